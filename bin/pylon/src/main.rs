@@ -1,0 +1,2 @@
+//! The pylon binary.
+fn main() {}

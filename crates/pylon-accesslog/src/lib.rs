@@ -1,0 +1,1 @@
+//! pylon-accesslog: filled by its issue.

@@ -1,0 +1,1 @@
+//! pylon-config: filled by its issue.

@@ -1,0 +1,1 @@
+//! pylon-proxy: filled by its issue.

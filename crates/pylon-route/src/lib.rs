@@ -1,0 +1,1 @@
+//! pylon-route: filled by its issue.

@@ -1,0 +1,1 @@
+//! pylon-upstream: filled by its issue.
