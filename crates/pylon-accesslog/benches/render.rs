@@ -1,0 +1,3 @@
+//! Render benchmarks.
+
+fn main() {}
