@@ -1,1 +1,6 @@
-//! Integration tests for pylon-accesslog.
+//! Integration tests for pylon-accesslog: one test binary, one module per topic.
+
+mod util;
+
+mod props;
+mod writer;
