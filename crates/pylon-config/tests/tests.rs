@@ -1,0 +1,6 @@
+//! Integration tests of pylon-config: one test binary, one module per topic.
+
+mod conf;
+mod errors;
+mod load;
+mod util;
