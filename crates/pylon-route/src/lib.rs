@@ -1,1 +1,68 @@
-//! pylon-route: filled by its issue.
+//! Location matching and path rewrite for Pylon (SPEC §4).
+//!
+//! A [`Router`] holds one server's locations, each a [`Route`]: a host list ([`HostRule`]),
+//! a path rule ([`PathRule`]) and a weight. For each request the location with the highest
+//! weight whose host rule *and* path rule match wins; ties keep insertion order.
+//!
+//! ```
+//! use pylon_route::{HostRule, PathRule, Rewrite, Route, RouterBuilder};
+//!
+//! let mut b = RouterBuilder::new();
+//! b.add(Route { name: "api".into(), hosts: vec![], path: PathRule::parse("/api")?, weight: None });
+//! b.add(Route {
+//!     name: "health".into(),
+//!     hosts: HostRule::parse_list("example.com, *.example.com")?,
+//!     path: PathRule::parse("=/api/health")?,
+//!     weight: None,
+//! });
+//! let router = b.build()?;
+//! assert_eq!(router.find("WWW.example.com:8443", "/api/health"), Some(1));
+//! assert_eq!(router.find("other.org", "/api/health"), Some(0));
+//! assert_eq!(router.find("example.com", "/static"), None);
+//!
+//! let rw = Rewrite::parse("^/api/(.*)$ /$1")?;
+//! assert_eq!(rw.apply_uri("/api/users?id=7").as_deref(), Some("/users?id=7"));
+//! # Ok::<(), pylon_route::Error>(())
+//! ```
+//!
+//! # Weights
+//! Computed as (SPEC §4): `=exact` 65536, prefix 32768, `~regex` 16384, each plus the length in
+//! bytes of the pattern text *after* the sigil (`=/a` and `/a` add 2, `~^/a` adds 3); a
+//! location with any host rule adds 8192; the empty path (any) weighs 0. An explicit
+//! [`Route::weight`] replaces all of it (`Some(0)` means "not set", like `weight = 0`).
+//!
+//! # Hosts
+//! The `Host` header is compared without its port (`:8080`, `[::1]:8080`), without IPv6
+//! brackets and one trailing dot, ignoring ASCII case. `*.example.com` matches
+//! `a.example.com` and `a.b.example.com` but **not** `example.com`; list both if you want both.
+//! `~regex` host rules search (unanchored, case-insensitively) the normalised host.
+//! An empty `Host` only matches locations without a host rule (or a regex that matches "").
+//!
+//! # Paths
+//! The path is the raw request path without the query. Prefix rules compare bytes (`/api`
+//! matches `/api`, `/api/x` and `/apix`, like nginx's plain prefix); `=exact` and `~regex` see
+//! the same raw path (regexes search unanchored unless they say `^`).
+//!
+//! # The index
+//! [`Router::find`] returns exactly what a linear scan in weight order returns, without the
+//! scan: each location gets a rank (its position in that order); hosts are sorted into an
+//! exact map, a wildcard-suffix map and a list of host regexes; inside each host group the path
+//! rules sit in a radix tree (exact and prefix rules at their node, regexes at the node of
+//! their anchored literal prefix, so `^/api/v\d+` is only tried under `/api/v`). The smallest
+//! matching rank wins, and anything that cannot beat the best rank so far is skipped.
+
+mod error;
+mod explain;
+mod index;
+mod rewrite;
+mod router;
+mod rule;
+
+pub use error::Error;
+pub use explain::{Candidate, Explanation, Verdict};
+pub use rewrite::Rewrite;
+pub use router::{Route, Router, RouterBuilder};
+pub use rule::{HostRule, PathRule};
+
+#[cfg(test)]
+mod tests;

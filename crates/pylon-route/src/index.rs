@@ -1,0 +1,383 @@
+//! The match index: host strategies on the outside, a radix tree of path rules inside.
+//!
+//! Every location gets a *rank*: its position in evaluation (weight) order. The answer of the
+//! reference linear scan is the smallest rank whose host and path rules both match, so the
+//! index only has to find that minimum. It asks each host strategy that applies (any host,
+//! the exact-host map, one wildcard lookup per dot of the host, host regexes) for the smallest
+//! matching rank of its path index, passing the best rank found so far so that whole subtrees,
+//! groups and regexes that cannot beat it are skipped.
+
+use std::collections::{BTreeMap, HashMap};
+
+use regex::{Regex, RegexSet};
+
+use crate::rule::{HostMatcher, PathMatcher};
+
+/// "No rank": larger than every real rank.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// A node list this long or longer gets a [`RegexSet`] pre-filter, so a path that matches none
+/// of them costs one pass instead of one per regex.
+const SET_THRESHOLD: usize = 8;
+
+/// Path rules of one host group, in a radix tree keyed by the rule's literal bytes:
+/// exact paths and prefixes at their own node, regexes at the node of their anchored literal
+/// prefix (unanchored ones at the root).
+#[derive(Debug, Clone)]
+pub(crate) struct PathIndex {
+    nodes: Vec<Node>,
+    regexes: Vec<(u32, Regex)>,
+    sets: Vec<RegexSet>,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    /// Bytes from the parent to this node.
+    label: Box<[u8]>,
+    /// First byte of each child's label, sorted; `children` in the same order.
+    keys: Box<[u8]>,
+    children: Box<[u32]>,
+    /// Smallest rank of an `=exact` rule ending here.
+    exact: u32,
+    /// Smallest rank of a prefix (or any-path) rule ending here.
+    prefix: u32,
+    /// Regexes whose literal prefix ends here, sorted by rank: `regexes[regex.0..regex.1]`.
+    regex: (u32, u32),
+    /// Index into `sets` of the pre-filter for this node's regexes, or `NONE`.
+    set: u32,
+    /// Smallest exact/prefix rank in this subtree.
+    plain_min: u32,
+    /// Smallest regex rank in this subtree.
+    regex_min: u32,
+}
+
+impl PathIndex {
+    /// Smallest rank in the whole index.
+    pub(crate) fn min(&self) -> u32 {
+        self.nodes.first().map_or(NONE, |n| n.plain_min.min(n.regex_min))
+    }
+
+    /// The smallest rank `< best` whose path rule matches, else `best`.
+    #[inline]
+    pub(crate) fn find(&self, path: &str, mut best: u32) -> u32 {
+        let Some(root) = self.nodes.first() else { return best };
+        // Pass 1: exact and prefix rules, one walk down the tree.
+        let mut node = root;
+        let mut rest = path.as_bytes();
+        loop {
+            if node.plain_min >= best {
+                break;
+            }
+            best = best.min(node.prefix);
+            if rest.is_empty() {
+                best = best.min(node.exact);
+                break;
+            }
+            match self.child(node, rest) {
+                Some((child, tail)) => (node, rest) = (child, tail),
+                None => break,
+            }
+        }
+        // Pass 2: regexes (weighted lowest by default, so usually skipped right here).
+        let mut node = root;
+        let mut rest = path.as_bytes();
+        loop {
+            if node.regex_min >= best {
+                break;
+            }
+            best = self.node_regexes(node, path, best);
+            match self.child(node, rest) {
+                Some((child, tail)) => (node, rest) = (child, tail),
+                None => break,
+            }
+        }
+        best
+    }
+
+    #[inline]
+    fn child<'p>(&self, node: &Node, rest: &'p [u8]) -> Option<(&Node, &'p [u8])> {
+        let first = rest.first()?;
+        let k = node.keys.binary_search(first).ok()?;
+        let child = self.nodes.get(*node.children.get(k)? as usize)?;
+        let tail = rest.strip_prefix(&*child.label)?;
+        Some((child, tail))
+    }
+
+    fn node_regexes(&self, node: &Node, path: &str, best: u32) -> u32 {
+        let (start, end) = (node.regex.0 as usize, node.regex.1 as usize);
+        let Some(list) = self.regexes.get(start..end) else { return best };
+        match list.first() {
+            Some((rank, _)) if *rank < best => {}
+            _ => return best,
+        }
+        if let Some(set) = self.sets.get(node.set as usize) {
+            if !set.is_match(path) {
+                return best;
+            }
+        }
+        for (rank, regex) in list {
+            if *rank >= best {
+                break;
+            }
+            if regex.is_match(path) {
+                return *rank;
+            }
+        }
+        best
+    }
+}
+
+/// Collects path rules into a byte trie, then compresses it into a [`PathIndex`].
+#[derive(Debug, Default)]
+pub(crate) struct PathIndexBuilder {
+    nodes: Vec<TrieNode>,
+}
+
+#[derive(Debug)]
+struct TrieNode {
+    children: BTreeMap<u8, usize>,
+    exact: u32,
+    prefix: u32,
+    regex: Vec<(u32, Regex)>,
+}
+
+impl Default for TrieNode {
+    fn default() -> Self {
+        TrieNode { children: BTreeMap::new(), exact: NONE, prefix: NONE, regex: Vec::new() }
+    }
+}
+
+impl TrieNode {
+    fn is_empty(&self) -> bool {
+        self.exact == NONE && self.prefix == NONE && self.regex.is_empty()
+    }
+}
+
+impl PathIndexBuilder {
+    fn node_for(&mut self, key: &[u8]) -> usize {
+        if self.nodes.is_empty() {
+            self.nodes.push(TrieNode::default());
+        }
+        let mut at = 0;
+        for &b in key {
+            let next = self.nodes.len();
+            let child = *self.nodes[at].children.entry(b).or_insert(next);
+            if child == next {
+                self.nodes.push(TrieNode::default());
+            }
+            at = child;
+        }
+        at
+    }
+
+    pub(crate) fn add(&mut self, rank: u32, path: &PathMatcher) {
+        match path {
+            PathMatcher::Any => {
+                let n = self.node_for(b"");
+                self.nodes[n].prefix = self.nodes[n].prefix.min(rank);
+            }
+            PathMatcher::Prefix(p) => {
+                let n = self.node_for(p.as_bytes());
+                self.nodes[n].prefix = self.nodes[n].prefix.min(rank);
+            }
+            PathMatcher::Exact(p) => {
+                let n = self.node_for(p.as_bytes());
+                self.nodes[n].exact = self.nodes[n].exact.min(rank);
+            }
+            PathMatcher::Regex { regex, prefix } => {
+                let n = self.node_for(prefix);
+                self.nodes[n].regex.push((rank, regex.clone()));
+            }
+        }
+    }
+
+    pub(crate) fn build(mut self) -> PathIndex {
+        let mut out = PathIndex { nodes: Vec::new(), regexes: Vec::new(), sets: Vec::new() };
+        if self.nodes.is_empty() {
+            return out;
+        }
+        let root = self.finish_node(0, Vec::new(), &mut out);
+        out.nodes.push(root);
+        // Iterative, so a deep tree cannot overflow the stack.
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((trie, radix)) = stack.pop() {
+            let edges: Vec<(u8, usize)> =
+                self.nodes[trie].children.iter().map(|(b, c)| (*b, *c)).collect();
+            let mut keys = Vec::with_capacity(edges.len());
+            let mut children = Vec::with_capacity(edges.len());
+            for (b, mut cur) in edges {
+                let mut label = vec![b];
+                // Collapse chains of payload-free single-child nodes into one label.
+                while self.nodes[cur].is_empty() && self.nodes[cur].children.len() == 1 {
+                    let Some((b2, c2)) = self.nodes[cur].children.iter().next() else { break };
+                    label.push(*b2);
+                    cur = *c2;
+                }
+                let node = self.finish_node(cur, label, &mut out);
+                let id = out.nodes.len();
+                out.nodes.push(node);
+                keys.push(b);
+                children.push(u32::try_from(id).unwrap_or(u32::MAX));
+                stack.push((cur, id));
+            }
+            out.nodes[radix].keys = keys.into();
+            out.nodes[radix].children = children.into();
+        }
+        // Children always have larger ids than their parent: fold the subtree minima bottom-up.
+        for i in (0..out.nodes.len()).rev() {
+            let (mut plain, mut regex) = (out.nodes[i].plain_min, out.nodes[i].regex_min);
+            for &c in out.nodes[i].children.iter() {
+                if let Some(child) = out.nodes.get(c as usize) {
+                    plain = plain.min(child.plain_min);
+                    regex = regex.min(child.regex_min);
+                }
+            }
+            out.nodes[i].plain_min = plain;
+            out.nodes[i].regex_min = regex;
+        }
+        out
+    }
+
+    fn finish_node(&mut self, trie: usize, label: Vec<u8>, out: &mut PathIndex) -> Node {
+        let t = &mut self.nodes[trie];
+        let mut regexes = std::mem::take(&mut t.regex);
+        regexes.sort_by_key(|(rank, _)| *rank);
+        let start = out.regexes.len();
+        let mut set = NONE;
+        if regexes.len() >= SET_THRESHOLD {
+            // A set that fails to build (size limit) just means no pre-filter.
+            if let Ok(s) = RegexSet::new(regexes.iter().map(|(_, r)| r.as_str())) {
+                set = u32::try_from(out.sets.len()).unwrap_or(NONE);
+                out.sets.push(s);
+            }
+        }
+        let regex_min = regexes.first().map_or(NONE, |(rank, _)| *rank);
+        out.regexes.extend(regexes);
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Node {
+            label: label.into(),
+            keys: Box::default(),
+            children: Box::default(),
+            exact: t.exact,
+            prefix: t.prefix,
+            regex: (to_u32(start), to_u32(out.regexes.len())),
+            set,
+            plain_min: t.exact.min(t.prefix),
+            regex_min,
+        }
+    }
+}
+
+/// The host side: which path indexes apply to a normalised host.
+#[derive(Debug, Clone)]
+pub(crate) struct HostIndex {
+    /// Locations without a host rule.
+    any: Option<PathIndex>,
+    exact: HashMap<Box<str>, PathIndex>,
+    /// Keyed by the suffix including its leading dot.
+    wildcard: HashMap<Box<str>, PathIndex>,
+    /// One group per distinct host regex, sorted by the group's smallest rank.
+    regex: Vec<(Regex, PathIndex)>,
+    /// Pre-filter over all host regexes.
+    regex_set: Option<RegexSet>,
+    regex_min: u32,
+}
+
+/// Builds a [`HostIndex`]; add locations in rank order or any order, ranks decide.
+#[derive(Debug, Default)]
+pub(crate) struct HostIndexBuilder {
+    any: Option<PathIndexBuilder>,
+    exact: HashMap<Box<str>, PathIndexBuilder>,
+    wildcard: HashMap<Box<str>, PathIndexBuilder>,
+    regex: Vec<(Regex, PathIndexBuilder)>,
+    regex_pos: HashMap<String, usize>,
+}
+
+impl HostIndexBuilder {
+    /// Files the location under every host rule of its list (or under "any host").
+    pub(crate) fn add(&mut self, rank: u32, hosts: &[HostMatcher], path: &PathMatcher) {
+        if hosts.is_empty() {
+            self.any.get_or_insert_with(PathIndexBuilder::default).add(rank, path);
+        }
+        for host in hosts {
+            let group = match host {
+                HostMatcher::Exact(h) => self.exact.entry(h.clone()).or_default(),
+                HostMatcher::Wildcard(s) => self.wildcard.entry(s.clone()).or_default(),
+                HostMatcher::Regex(r) => {
+                    let next = self.regex.len();
+                    let pos = *self.regex_pos.entry(r.as_str().to_owned()).or_insert(next);
+                    if pos == next {
+                        self.regex.push((r.clone(), PathIndexBuilder::default()));
+                    }
+                    &mut self.regex[pos].1
+                }
+            };
+            group.add(rank, path);
+        }
+    }
+
+    pub(crate) fn build(self) -> HostIndex {
+        let build_map = |m: HashMap<Box<str>, PathIndexBuilder>| {
+            m.into_iter().map(|(k, b)| (k, b.build())).collect::<HashMap<_, _>>()
+        };
+        let mut regex: Vec<(Regex, PathIndex)> =
+            self.regex.into_iter().map(|(r, b)| (r, b.build())).collect();
+        regex.sort_by_key(|(_, p)| p.min());
+        let regex_set = if regex.len() >= 2 {
+            regex_set_ci(regex.iter().map(|(r, _)| r.as_str()))
+        } else {
+            None
+        };
+        let regex_min = regex.first().map_or(NONE, |(_, p)| p.min());
+        HostIndex {
+            any: self.any.map(PathIndexBuilder::build),
+            exact: build_map(self.exact),
+            wildcard: build_map(self.wildcard),
+            regex,
+            regex_set,
+            regex_min,
+        }
+    }
+}
+
+fn regex_set_ci<'a>(patterns: impl Iterator<Item = &'a str>) -> Option<RegexSet> {
+    regex::RegexSetBuilder::new(patterns).case_insensitive(true).build().ok()
+}
+
+impl HostIndex {
+    /// Smallest matching rank for a normalised host and a raw path, or [`NONE`].
+    #[inline]
+    pub(crate) fn find(&self, host: &str, path: &str) -> u32 {
+        let mut best = NONE;
+        if let Some(any) = &self.any {
+            best = any.find(path, best);
+        }
+        if !self.exact.is_empty() {
+            if let Some(p) = self.exact.get(host) {
+                best = p.find(path, best);
+            }
+        }
+        if !self.wildcard.is_empty() {
+            // `*.x.y` matches hosts strictly longer than `.x.y`: try every suffix that starts
+            // at a dot other than the first byte.
+            for (i, b) in host.bytes().enumerate().skip(1) {
+                if b == b'.' {
+                    if let Some(p) = self.wildcard.get(&host[i..]) {
+                        best = p.find(path, best);
+                    }
+                }
+            }
+        }
+        if self.regex_min < best && self.regex_set.as_ref().is_none_or(|s| s.is_match(host)) {
+            for (regex, p) in &self.regex {
+                if p.min() >= best {
+                    break;
+                }
+                if regex.is_match(host) {
+                    best = p.find(path, best);
+                }
+            }
+        }
+        best
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of pylon-route: one binary, one module per topic.
+
+mod oracle;
+mod rewrite;
+mod util;
