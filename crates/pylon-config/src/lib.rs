@@ -33,6 +33,7 @@
 //! - Relative paths resolve against the config file's directory; `""` means "not set" for
 //!   optional strings and paths. Referenced files (certificates, keys, CA bundles, error
 //!   templates) must be readable at load time; certificates and keys must contain a PEM block.
+//! - `basic.log_level` is passed through as a tracing filter; only an empty value is refused.
 //! - `basic.threads = 0` is resolved to the number of cores here, so `threads >= 1` afterwards.
 //! - Durations need a unit (`ms s m h d`, combinable: `"1m30s"`); only `"0"` may omit it.
 //!   Sizes accept `b kb mb gb` (also `k m g`, `kib mib gib`), case-insensitive, 1kb = 1024,
@@ -49,6 +50,7 @@
 //! - `client_max_body_size = 0` and `weight = 0` mean "not set".
 //! - Listen addresses clash when equal, or when one is the unspecified address (`0.0.0.0`,
 //!   `[::]`) of the same family and port; the admin address takes part.
+//! - Warnings also cover a file with no `[servers.NAME]` at all (it would listen nowhere).
 //! - A TOML syntax error is reported alone (key `syntax`): checks on a half-parsed document
 //!   would only add noise.
 

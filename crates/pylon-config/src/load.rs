@@ -993,7 +993,7 @@ fn lints(cx: &mut Cx<'_>, upstreams: &[Upstream], locations: &[Location], server
         if s.locations.is_empty() {
             cx.warn(
                 &format!("servers.{}", s.name),
-                "this server has no locations, so every request is answered 404",
+                "this server has no locations, so every request (except its stats_path) is answered 404",
             );
         }
     }
