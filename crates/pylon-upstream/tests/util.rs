@@ -1,0 +1,1 @@
+//! Tiny servers for the tests.
