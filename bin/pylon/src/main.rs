@@ -1,2 +1,215 @@
-//! The pylon binary.
-fn main() {}
+//! The `pylon` binary: command line, logging and wiring (SPEC §2).
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use pylon_config::{Config, Loaded};
+
+/// The config served when none is given.
+const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+#[derive(Debug, Parser)]
+#[command(name = "pylon", version, about = "Pylon: a reverse proxy on pingora")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the proxy (the default command).
+    Run(RunArgs),
+    /// Validate a config: every error with file:line, lints, the compiled route table.
+    Check(ConfigArg),
+    /// Show how a URL would be routed: server, candidate locations, rewrite, upstream, peer.
+    Explain(ExplainArgs),
+    /// Ask the running instance (pid file of the config) to reload: SIGHUP.
+    Reload(OptionalConfigArg),
+}
+
+#[derive(Debug, Args, Default)]
+struct RunArgs {
+    /// Config file; without it an embedded demo config is served.
+    #[arg(short, long, env = "PYLON_CONFIG")]
+    config: Option<PathBuf>,
+    /// Take over the listening sockets of the running instance, then tell it to drain and exit.
+    #[arg(short, long)]
+    upgrade: bool,
+    /// Run in the background (pid file from `basic.pid_file`).
+    #[arg(short, long)]
+    daemon: bool,
+    /// Reload when the config file changes.
+    #[arg(short, long)]
+    watch: bool,
+}
+
+#[derive(Debug, Args)]
+struct ConfigArg {
+    /// Config file.
+    #[arg(short, long, env = "PYLON_CONFIG")]
+    config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct OptionalConfigArg {
+    /// Config file (for its pid_file); without it the embedded default's.
+    #[arg(short, long, env = "PYLON_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ExplainArgs {
+    /// Config file.
+    #[arg(short, long, env = "PYLON_CONFIG")]
+    config: PathBuf,
+    /// The request URL, e.g. http://example.com:6188/api/users?id=1
+    url: String,
+    /// Extra request header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header")]
+    headers: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::Run(args) => run(args),
+        Command::Check(args) => check(&args.config),
+        Command::Explain(args) => explain(args),
+        Command::Reload(args) => reload(args.config.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pylon: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Load a config file, or the embedded default; on errors print every one and fail.
+fn load(path: Option<&Path>) -> anyhow::Result<Loaded> {
+    let result = match path {
+        Some(p) => pylon_config::load(p),
+        None => pylon_config::parse(DEFAULT_CONFIG, Path::new("<embedded default>")),
+    };
+    result.map_err(|errors| {
+        for e in &errors.0 {
+            eprintln!("error: {e}");
+        }
+        anyhow::anyhow!("{} configuration error(s)", errors.0.len())
+    })
+}
+
+fn init_logging(config: &Config) {
+    let filter = std::env::var("PYLON_LOG").unwrap_or_else(|_| config.basic.log_level.clone());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let RunArgs { config: path, upgrade, daemon, watch } = args;
+    let loaded = load(path.as_deref())?;
+    init_logging(&loaded.config);
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let pid_file = loaded.config.basic.pid_file.clone();
+    let options = pylon_proxy::RunOptions { config_path: path, upgrade, daemon, watch };
+    let pylon = pylon_proxy::Pylon::new(loaded.config, options).map_err(|errors| {
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        anyhow::anyhow!("{} configuration error(s)", errors.len())
+    })?;
+    let server = pylon.into_server().map_err(|errors| {
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        anyhow::anyhow!("cannot start")
+    })?;
+    // pingora writes the pid file only when daemonising; write it in the foreground too
+    // so `pylon reload` and `--upgrade` find this process (SPEC §9).
+    if !daemon {
+        std::fs::write(&pid_file, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write pid file {}", pid_file.display()))?;
+    }
+    tracing::info!(version = pylon_proxy::VERSION, "pylon starting");
+    server.run(pingora_run_args());
+    // Only remove the pid file if it is still ours (an upgrade's successor rewrites it).
+    if std::fs::read_to_string(&pid_file).is_ok_and(|s| s.trim() == std::process::id().to_string())
+    {
+        let _ = std::fs::remove_file(&pid_file);
+    }
+    tracing::info!("pylon stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pingora_run_args() -> pylon_proxy::pingora::server::RunArgs {
+    pylon_proxy::pingora::server::RunArgs::default()
+}
+
+fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    let loaded = match load(Some(path)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{}: invalid ({e})", path.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let report = pylon_proxy::check(&loaded.config);
+    for e in &report.errors {
+        eprintln!("error: {e}");
+    }
+    for w in loaded.warnings.iter().chain(&report.warnings) {
+        eprintln!("warning: {w}");
+    }
+    let mut out = std::io::stdout().lock();
+    use std::io::Write as _;
+    writeln!(out, "{}", report.route_table)?;
+    if report.errors.is_empty() {
+        writeln!(out, "{}: ok", path.display())?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{}: invalid ({} error(s))", path.display(), report.errors.len());
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let loaded = load(Some(&args.config))?;
+    let mut headers = Vec::new();
+    for h in &args.headers {
+        let Some((name, value)) = h.split_once(':') else {
+            bail!("header {h:?} is not `Name: value`");
+        };
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    let text = pylon_proxy::explain(&loaded.config, &args.url, &headers)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    use std::io::Write as _;
+    write!(std::io::stdout().lock(), "{text}")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reload(path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let loaded = load(path)?;
+    let pid_file = &loaded.config.basic.pid_file;
+    let pid = read_pid(pid_file)?;
+    pylon_proxy::signal(pid, pylon_proxy::Signal::Hangup)
+        .with_context(|| format!("cannot signal pid {pid} (from {})", pid_file.display()))?;
+    eprintln!("sent SIGHUP to pylon (pid {pid})");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_pid(pid_file: &Path) -> anyhow::Result<i32> {
+    let text = std::fs::read_to_string(pid_file)
+        .with_context(|| format!("no running pylon: cannot read pid file {}", pid_file.display()))?;
+    text.trim()
+        .parse()
+        .with_context(|| format!("pid file {} does not hold a pid", pid_file.display()))
+}

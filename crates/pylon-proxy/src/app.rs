@@ -1,0 +1,344 @@
+//! Wiring: the pingora [`Server`] with one proxy service per `[servers.NAME]` and
+//! one supervisor background service (runtime build, health checks, reloads).
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora::{
+    apps::HttpServerOptions,
+    proxy::ProxyServiceBuilder,
+    server::{
+        Server, ShutdownWatch,
+        configuration::{Opt, ServerConf},
+    },
+    services::{
+        ServiceReadyNotifier,
+        background::{BackgroundService, background_service},
+    },
+};
+use pylon_config::{Config, Diagnostic};
+
+use crate::{proxy::PylonHttp, runtime::Runtime, stats::Stats};
+
+/// How `pylon run` was asked to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The config file, re-read on reload. `None` = the embedded default (reload re-validates it).
+    pub config_path: Option<PathBuf>,
+    /// Take the listening sockets from a running instance (pingora's upgrade socket).
+    pub upgrade: bool,
+    /// Fork into the background (pid file from `basic.pid_file`).
+    pub daemon: bool,
+    /// Reload when the config file changes.
+    pub watch: bool,
+}
+
+/// State shared by every proxy service and the supervisor.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) runtime: ArcSwap<Runtime>,
+    pub(crate) stats: Stats,
+    config_path: Option<PathBuf>,
+    /// The config to build the first runtime from, taken by the supervisor at start
+    /// (after pingora forked, when daemonising: threads made before that are lost).
+    initial: Mutex<Option<Config>>,
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+impl Shared {
+    /// Re-read the config file, compile it and swap it in. On any error the running
+    /// runtime stays and every error is returned.
+    pub(crate) async fn reload(&self) -> Result<(), Vec<Diagnostic>> {
+        let _guard = self.reload_lock.lock().await;
+        let config = match &self.config_path {
+            Some(path) => pylon_config::load(path).map_err(|e| e.0)?.config,
+            None => self.runtime.load().config.as_ref().clone(),
+        };
+        let current = self.runtime.load_full();
+        let listeners_changed = listener_summary(&current.config) != listener_summary(&config);
+        let threads_changed = current.config.basic.threads != config.basic.threads;
+        let rt = Runtime::build(config, Some(&current), &self.stats, None).await?;
+        self.runtime.store(Arc::new(rt));
+        if listeners_changed || threads_changed {
+            tracing::warn!(
+                "reloaded routes, upstreams, headers and logs; listener addresses, TLS listener \
+                 settings and threads take effect on the next `pylon run --upgrade`"
+            );
+        } else {
+            tracing::info!("configuration reloaded");
+        }
+        Ok(())
+    }
+}
+
+/// What a hot reload cannot change in place: per server, its addresses and TLS settings.
+fn listener_summary(config: &Config) -> Vec<String> {
+    config
+        .servers
+        .iter()
+        .map(|s| {
+            format!(
+                "{}|{:?}|{:?}|{:?}|{}|{}",
+                s.name, s.addrs, s.tls_cert, s.tls_key, s.tls, s.enable_h2
+            )
+        })
+        .collect()
+}
+
+/// A validated config, ready to become a pingora server.
+#[derive(Debug)]
+pub struct Pylon {
+    config: Config,
+    options: RunOptions,
+}
+
+impl Pylon {
+    /// Compile `config` once (in a throw-away runtime) so every error surfaces now, in the
+    /// foreground, before anything listens.
+    pub fn new(config: Config, options: RunOptions) -> Result<Pylon, Vec<Diagnostic>> {
+        compile(&config)?;
+        Ok(Pylon { config, options })
+    }
+
+    /// The pingora server: listeners of every `[servers.NAME]`, the supervisor, and
+    /// pingora's `ServerConf` built from `[basic]`.
+    pub fn into_server(self) -> Result<Server, Vec<Diagnostic>> {
+        let Pylon { config, options } = self;
+        let conf = server_conf(&config, &options);
+        let opt = Opt {
+            upgrade: options.upgrade,
+            daemon: options.daemon,
+            nocapture: false,
+            test: false,
+            conf: None,
+        };
+        let mut server = Server::new_with_opt_and_conf(opt, conf);
+        server.bootstrap();
+
+        let tls_settings = tls_listeners(&config)?;
+        let servers = config.servers.clone();
+        let shared = Arc::new(Shared {
+            runtime: ArcSwap::from_pointee(Runtime::empty(&config)),
+            stats: Stats::default(),
+            config_path: options.config_path.clone(),
+            initial: Mutex::new(Some(config)),
+            reload_lock: tokio::sync::Mutex::new(()),
+        });
+        let supervisor = background_service(
+            "pylon supervisor",
+            Supervisor { shared: shared.clone(), watch: options.watch },
+        );
+        let supervisor = server.add_service(supervisor);
+
+        for (s, tls) in servers.iter().zip(tls_settings) {
+            let app = PylonHttp { shared: shared.clone(), server: s.name.clone() };
+            let mut http = HttpServerOptions::default();
+            http.h2c = s.enable_h2;
+            let mut service = ProxyServiceBuilder::new(&server.configuration, app)
+                .name(format!("pylon server {}", s.name))
+                .server_options(http)
+                .build();
+            for addr in &s.addrs {
+                let addr = addr.to_string();
+                match &tls {
+                    Some(resolver) => {
+                        let settings = crate::tls::settings(resolver, s.enable_h2)
+                            .map_err(|e| vec![config_diag(&s.name, e)])?;
+                        service.add_tls_with_settings(&addr, None, settings);
+                    }
+                    None => service.add_tcp(&addr),
+                }
+            }
+            let handle = server.add_service(service);
+            // Listeners accept only once the supervisor has built the first runtime.
+            handle.add_dependency(&supervisor);
+        }
+        Ok(server)
+    }
+}
+
+fn config_diag(server: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        file: String::new(),
+        line: 0,
+        column: 0,
+        key: format!("servers.{server}"),
+        message,
+    }
+}
+
+/// Compile a config into a runtime and drop it: the full validation `pylon check` and
+/// `pylon run` do before serving.
+pub(crate) fn compile(config: &Config) -> Result<(), Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    if let Err(mut e) = tls_listeners(config) {
+        errors.append(&mut e);
+    }
+    match block_on(Runtime::build(config.clone(), None, &Stats::default(), None)) {
+        Ok(Ok(_)) => {}
+        Ok(Err(mut e)) => errors.append(&mut e),
+        Err(e) => errors.push(config.diagnostic("basic", e)),
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// Run a future on a throw-away current-thread runtime (for validation, explain, check).
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(|rt| rt.block_on(f))
+        .map_err(|e| format!("cannot start a runtime: {e}"))
+}
+
+/// Per server (in config order), its certificate resolver (`None` = plain listener).
+fn tls_listeners(
+    config: &Config,
+) -> Result<Vec<Option<Arc<crate::tls::SniResolver>>>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    for s in &config.servers {
+        match crate::tls::resolver(config, s) {
+            Ok(r) => out.push(r),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
+/// pingora's `ServerConf` from `[basic]` (users never write pingora YAML).
+fn server_conf(config: &Config, options: &RunOptions) -> ServerConf {
+    let b = &config.basic;
+    let threads = if b.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        b.threads
+    };
+    ServerConf {
+        daemon: options.daemon,
+        pid_file: b.pid_file.display().to_string(),
+        upgrade_sock: b.upgrade_sock.display().to_string(),
+        threads,
+        grace_period_seconds: Some(b.grace_period.as_secs()),
+        graceful_shutdown_timeout_seconds: Some(b.graceful_shutdown_timeout.as_secs()),
+        upstream_keepalive_pool_size: b.upstream_keepalive_pool_size,
+        ..ServerConf::default()
+    }
+}
+
+/// The one background service: builds the first runtime, runs health checks, reloads.
+struct Supervisor {
+    shared: Arc<Shared>,
+    watch: bool,
+}
+
+const TICK: Duration = Duration::from_secs(1);
+
+#[async_trait]
+impl BackgroundService for Supervisor {
+    async fn start_with_ready_notifier(
+        &self,
+        mut shutdown: ShutdownWatch,
+        ready: ServiceReadyNotifier,
+    ) {
+        let initial = self.shared.initial.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(config) = initial {
+            match Runtime::build(config, None, &self.shared.stats, None).await {
+                Ok(rt) => self.shared.runtime.store(Arc::new(rt)),
+                Err(errors) => {
+                    for e in errors {
+                        tracing::error!("{e}");
+                    }
+                }
+            }
+        }
+        ready.notify_ready();
+
+        let mut hangup =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!("cannot listen for SIGHUP, reload by signal is off: {e}");
+                    None
+                }
+            };
+        let mut tick = tokio::time::interval(TICK);
+        let mut watched = WatchedFile::new(self.shared.config_path.as_deref().filter(|_| self.watch));
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = tick.tick() => {
+                    let rt = self.shared.runtime.load_full();
+                    for pool in rt.pools.values() {
+                        let pool = pool.clone();
+                        tokio::spawn(async move { pool.health_tick().await });
+                    }
+                    if watched.changed() {
+                        tracing::info!("config file changed, reloading");
+                        self.reload().await;
+                    }
+                }
+                Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => None } } => {
+                    tracing::info!("SIGHUP: reloading");
+                    self.reload().await;
+                }
+            }
+        }
+    }
+}
+
+impl Supervisor {
+    async fn reload(&self) {
+        if let Err(errors) = self.shared.reload().await {
+            tracing::error!(
+                "reload refused, the running configuration stays ({} errors):",
+                errors.len()
+            );
+            for e in errors {
+                tracing::error!("  {e}");
+            }
+        }
+    }
+}
+
+/// Change detection for `--watch`: the file's modification time, debounced by one tick
+/// (a change is acted on once the file has stopped changing for a tick, so an editor's
+/// several writes make one reload).
+struct WatchedFile {
+    path: Option<PathBuf>,
+    seen: Option<SystemTime>,
+    pending: Option<SystemTime>,
+}
+
+impl WatchedFile {
+    fn new(path: Option<&Path>) -> WatchedFile {
+        let path = path.map(Path::to_path_buf);
+        let seen = path.as_deref().and_then(mtime);
+        WatchedFile { path, seen, pending: None }
+    }
+
+    fn changed(&mut self) -> bool {
+        let Some(path) = &self.path else { return false };
+        let now = mtime(path);
+        if now == self.seen {
+            self.pending = None;
+            return false;
+        }
+        if self.pending == now {
+            self.seen = now;
+            self.pending = None;
+            return true;
+        }
+        self.pending = now;
+        false
+    }
+}
+
+fn mtime(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}

@@ -1,0 +1,342 @@
+//! Header programs: the `proxy_*_headers` / `response_*_headers` directives of a
+//! location, compiled once into header names and value templates with variables.
+
+use std::{fmt::Write as _, net::SocketAddr};
+
+use http::{HeaderName, HeaderValue};
+use pingora::http::{RequestHeader, ResponseHeader};
+
+/// A variable usable in a header value (SPEC §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Var {
+    Host,
+    Scheme,
+    RemoteAddr,
+    RemotePort,
+    ServerAddr,
+    ServerPort,
+    RequestId,
+    UpstreamAddr,
+    ProxyAddXForwardedFor,
+    /// `$http_user_agent` = the request's `User-Agent` header.
+    Http(HeaderName),
+}
+
+impl Var {
+    fn parse(name: &str) -> Option<Var> {
+        Some(match name {
+            "host" => Var::Host,
+            "scheme" => Var::Scheme,
+            "remote_addr" => Var::RemoteAddr,
+            "remote_port" => Var::RemotePort,
+            "server_addr" => Var::ServerAddr,
+            "server_port" => Var::ServerPort,
+            "request_id" => Var::RequestId,
+            "upstream_addr" => Var::UpstreamAddr,
+            "proxy_add_x_forwarded_for" => Var::ProxyAddXForwardedFor,
+            _ => {
+                let header = name.strip_prefix("http_")?;
+                if header.is_empty() {
+                    return None;
+                }
+                Var::Http(HeaderName::from_bytes(header.replace('_', "-").as_bytes()).ok()?)
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Segment {
+    Literal(String),
+    Var(Var),
+}
+
+/// A header value with `$variables`, split once into literal and variable segments.
+#[derive(Debug, Clone)]
+pub(crate) struct ValueTemplate {
+    segments: Vec<Segment>,
+    /// The value when it has no variables: built once, cloned per request (a refcount bump).
+    fixed: Option<HeaderValue>,
+    needs_request_id: bool,
+}
+
+impl ValueTemplate {
+    pub(crate) fn parse(text: &str) -> Result<ValueTemplate, String> {
+        let mut segments = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text;
+        while let Some(pos) = rest.find('$') {
+            literal.push_str(&rest[..pos]);
+            let after = &rest[pos + 1..];
+            let len = after
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            let name = &after[..len];
+            let var = Var::parse(name).ok_or_else(|| {
+                format!(
+                    "unknown variable `${name}` (known: $host $scheme $remote_addr $remote_port \
+                     $server_addr $server_port $request_id $upstream_addr \
+                     $proxy_add_x_forwarded_for $http_NAME)"
+                )
+            })?;
+            if !literal.is_empty() {
+                segments.push(Segment::Literal(std::mem::take(&mut literal)));
+            }
+            segments.push(Segment::Var(var));
+            rest = &after[len..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            segments.push(Segment::Literal(literal));
+        }
+        let fixed = match segments.as_slice() {
+            [] => Some(HeaderValue::from_static("")),
+            [Segment::Literal(s)] => {
+                Some(HeaderValue::from_str(s).map_err(|_| format!("invalid header value {s:?}"))?)
+            }
+            _ => None,
+        };
+        let needs_request_id =
+            segments.iter().any(|s| matches!(s, Segment::Var(Var::RequestId)));
+        Ok(ValueTemplate { segments, fixed, needs_request_id })
+    }
+
+    fn render(&self, vars: &Vars<'_>) -> Option<HeaderValue> {
+        if let Some(v) = &self.fixed {
+            return Some(v.clone());
+        }
+        let mut out = String::with_capacity(64);
+        for seg in &self.segments {
+            match seg {
+                Segment::Literal(s) => out.push_str(s),
+                Segment::Var(v) => vars.write(v, &mut out),
+            }
+        }
+        HeaderValue::from_str(&out).ok()
+    }
+}
+
+/// The per-request values variables are taken from.
+#[derive(Debug)]
+pub(crate) struct Vars<'a> {
+    pub(crate) host: &'a str,
+    pub(crate) scheme: &'a str,
+    pub(crate) client: Option<SocketAddr>,
+    pub(crate) server: Option<SocketAddr>,
+    pub(crate) request_id: &'a str,
+    pub(crate) upstream: Option<SocketAddr>,
+    /// The downstream request's headers (for `$http_NAME` and X-Forwarded-For).
+    pub(crate) request: &'a RequestHeader,
+}
+
+impl Vars<'_> {
+    fn write(&self, var: &Var, out: &mut String) {
+        match var {
+            Var::Host => out.push_str(self.host),
+            Var::Scheme => out.push_str(self.scheme),
+            Var::RemoteAddr => push_ip(out, self.client),
+            Var::RemotePort => push_port(out, self.client),
+            Var::ServerAddr => push_ip(out, self.server),
+            Var::ServerPort => push_port(out, self.server),
+            Var::RequestId => out.push_str(self.request_id),
+            Var::UpstreamAddr => {
+                if let Some(a) = self.upstream {
+                    let _ = write!(out, "{a}");
+                }
+            }
+            Var::ProxyAddXForwardedFor => {
+                if let Some(prev) =
+                    self.request.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+                {
+                    out.push_str(prev);
+                    out.push_str(", ");
+                }
+                push_ip(out, self.client);
+            }
+            Var::Http(name) => {
+                if let Some(v) = self.request.headers.get(name).and_then(|v| v.to_str().ok()) {
+                    out.push_str(v);
+                }
+            }
+        }
+    }
+}
+
+fn push_ip(out: &mut String, addr: Option<SocketAddr>) {
+    if let Some(a) = addr {
+        let _ = write!(out, "{}", a.ip());
+    }
+}
+
+fn push_port(out: &mut String, addr: Option<SocketAddr>) {
+    if let Some(a) = addr {
+        let _ = write!(out, "{}", a.port());
+    }
+}
+
+#[derive(Debug, Clone)]
+struct HeaderOp {
+    name: HeaderName,
+    value: ValueTemplate,
+}
+
+/// One direction's header directives: remove, then set (replace), then add (append),
+/// in that order — nginx's `proxy_set_header` replaces, `add_header` appends.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HeaderProgram {
+    set: Vec<HeaderOp>,
+    add: Vec<HeaderOp>,
+    remove: Vec<HeaderName>,
+}
+
+impl HeaderProgram {
+    /// Compile from `(name, value)` pairs; errors name the offending header.
+    pub(crate) fn compile(
+        set: &[(String, String)],
+        add: &[(String, String)],
+        remove: &[String],
+    ) -> Result<HeaderProgram, String> {
+        let ops = |list: &[(String, String)]| -> Result<Vec<HeaderOp>, String> {
+            list.iter()
+                .map(|(n, v)| {
+                    let name = HeaderName::from_bytes(n.as_bytes())
+                        .map_err(|_| format!("invalid header name {n:?}"))?;
+                    let value = ValueTemplate::parse(v).map_err(|e| format!("{n}: {e}"))?;
+                    Ok(HeaderOp { name, value })
+                })
+                .collect()
+        };
+        let remove = remove
+            .iter()
+            .map(|n| {
+                HeaderName::from_bytes(n.as_bytes()).map_err(|_| format!("invalid header name {n:?}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(HeaderProgram { set: ops(set)?, add: ops(add)?, remove })
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.add.is_empty() && self.remove.is_empty()
+    }
+
+    pub(crate) fn needs_request_id(&self) -> bool {
+        self.set.iter().chain(&self.add).any(|op| op.value.needs_request_id)
+    }
+
+    pub(crate) fn apply_request(&self, req: &mut RequestHeader, vars: &Vars<'_>) {
+        for name in &self.remove {
+            req.remove_header(name);
+        }
+        for op in &self.set {
+            if let Some(v) = op.value.render(vars) {
+                let _ = req.insert_header(op.name.clone(), v);
+            }
+        }
+        for op in &self.add {
+            if let Some(v) = op.value.render(vars) {
+                let _ = req.append_header(op.name.clone(), v);
+            }
+        }
+    }
+
+    pub(crate) fn apply_response(&self, resp: &mut ResponseHeader, vars: &Vars<'_>) {
+        for name in &self.remove {
+            resp.remove_header(name);
+        }
+        for op in &self.set {
+            if let Some(v) = op.value.render(vars) {
+                let _ = resp.insert_header(op.name.clone(), v);
+            }
+        }
+        for op in &self.add {
+            if let Some(v) = op.value.render(vars) {
+                let _ = resp.append_header(op.name.clone(), v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> RequestHeader {
+        let mut r = RequestHeader::build("GET", b"/x", None).unwrap();
+        r.insert_header("User-Agent", "curl/8").unwrap();
+        r.insert_header("X-Forwarded-For", "10.0.0.1").unwrap();
+        r
+    }
+
+    fn render(t: &str) -> String {
+        let req = request();
+        let vars = Vars {
+            host: "example.com",
+            scheme: "https",
+            client: Some("127.0.0.2:5555".parse().unwrap()),
+            server: Some("127.0.0.1:6188".parse().unwrap()),
+            request_id: "abc",
+            upstream: Some("127.0.0.1:8001".parse().unwrap()),
+            request: &req,
+        };
+        let v = ValueTemplate::parse(t).unwrap().render(&vars).unwrap();
+        v.to_str().unwrap().to_owned()
+    }
+
+    macro_rules! renders {
+        ($($name:ident: $tpl:expr => $want:expr;)*) => {$(
+            #[test]
+            fn $name() { assert_eq!(render($tpl), $want); }
+        )*};
+    }
+
+    renders! {
+        literal: "pylon" => "pylon";
+        empty: "" => "";
+        host: "$host" => "example.com";
+        scheme: "proto=$scheme" => "proto=https";
+        remote: "$remote_addr:$remote_port" => "127.0.0.2:5555";
+        server: "$server_addr:$server_port" => "127.0.0.1:6188";
+        request_id: "id-$request_id-end" => "id-abc-end";
+        upstream: "$upstream_addr" => "127.0.0.1:8001";
+        xff_appends: "$proxy_add_x_forwarded_for" => "10.0.0.1, 127.0.0.2";
+        http_header: "$http_user_agent" => "curl/8";
+        http_missing: "[$http_x_missing]" => "[]";
+        dollar_at_end_is_error_free_literal_split: "a$host$scheme" => "aexample.comhttps";
+    }
+
+    #[test]
+    fn unknown_variable_is_an_error() {
+        let e = ValueTemplate::parse("$nope").unwrap_err();
+        assert!(e.contains("unknown variable `$nope`"), "{e}");
+        assert!(ValueTemplate::parse("$").is_err());
+        assert!(ValueTemplate::parse("$http_").is_err());
+    }
+
+    #[test]
+    fn program_removes_then_sets_then_adds() {
+        let p = HeaderProgram::compile(
+            &[("X-A".into(), "set".into())],
+            &[("X-A".into(), "added".into())],
+            &["Cookie".into()],
+        )
+        .unwrap();
+        let mut req = request();
+        req.insert_header("Cookie", "a=b").unwrap();
+        req.insert_header("X-A", "old").unwrap();
+        let vars_req = request();
+        let vars = Vars {
+            host: "h",
+            scheme: "http",
+            client: None,
+            server: None,
+            request_id: "",
+            upstream: None,
+            request: &vars_req,
+        };
+        p.apply_request(&mut req, &vars);
+        assert!(req.headers.get("cookie").is_none());
+        let values: Vec<_> = req.headers.get_all("x-a").iter().collect();
+        assert_eq!(values, ["set", "added"]);
+    }
+}

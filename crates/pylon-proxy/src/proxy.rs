@@ -1,0 +1,588 @@
+//! The `ProxyHttp` implementation: one instance per `[servers.NAME]`.
+//!
+//! | phase | what pylon does |
+//! |---|---|
+//! | `new_ctx` | load the current [`Runtime`] once (arc-swap) and keep this server's part |
+//! | `early_request_filter` | count the request, keep-alive timeout, header size limit (431) |
+//! | `request_filter` | stats path, location choice (404), body size by Content-Length (413), `return` locations |
+//! | `request_body_filter` | body size while streaming (413) |
+//! | `upstream_peer` | healthy peer not tried yet (503 when none) |
+//! | `fail_to_connect` | retry on another peer up to `retries` |
+//! | `upstream_request_filter` | rewrite (query kept), request header program |
+//! | `response_filter` | response header program |
+//! | `fail_to_proxy` | the error page (502/503/504/4xx) |
+//! | `logging` | counters and the access-log line |
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant, SystemTime},
+};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use pingora::{
+    ErrorType::{self, HTTPStatus},
+    http::{RequestHeader, ResponseHeader},
+    prelude::*,
+    protocols::Digest,
+    proxy::{FailToProxy, ProxyHttp, Session},
+    upstreams::peer::HttpPeer,
+};
+use pylon_accesslog::{Facts, HeaderLookup};
+use pylon_upstream::Selection;
+
+use crate::{
+    Shared,
+    headers::Vars,
+    runtime::{LocationRt, ServerRt, Target},
+};
+
+/// The proxy of one `[servers.NAME]`.
+#[derive(Debug)]
+pub(crate) struct PylonHttp {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) server: String,
+}
+
+/// Per-request state.
+#[derive(Debug)]
+pub struct Ctx {
+    server: Option<Arc<ServerRt>>,
+    location: Option<usize>,
+    selection: Option<Selection>,
+    tried: Vec<SocketAddr>,
+    started: Instant,
+    when: SystemTime,
+    counted: bool,
+    request_id: Option<String>,
+    body_bytes: u64,
+    upstream_addr: Option<SocketAddr>,
+    upstream_status: Option<u16>,
+    peer_chosen_at: Option<Instant>,
+    upstream_connect_time: Option<Duration>,
+    upstream_response_time: Option<Duration>,
+    connection_reused: Option<bool>,
+    /// Status of a response written by pylon itself (error page, `return`, stats).
+    own_status: Option<u16>,
+}
+
+impl Ctx {
+    fn location(&self) -> Option<&LocationRt> {
+        Some(self.server.as_ref()?.locations.get(self.location?)?.as_ref())
+    }
+
+    fn request_id(&mut self) -> &str {
+        self.request_id.get_or_insert_with(new_request_id)
+    }
+}
+
+/// A request id unique within this process, unpredictable across processes:
+/// 32 hex digits, like nginx's `$request_id`.
+fn new_request_id() -> String {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| {
+        use std::hash::{BuildHasher, RandomState};
+        RandomState::new().hash_one(std::process::id())
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{seed:016x}{:016x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed.rotate_left(17))
+}
+
+/// The request's host: the Host header, else the URI authority (HTTP/2 `:authority`).
+fn host_of(req: &RequestHeader) -> &str {
+    req.headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("")
+}
+
+fn client_addr(session: &Session) -> Option<SocketAddr> {
+    session.client_addr().and_then(|a| a.as_inet()).copied()
+}
+
+fn server_addr(session: &Session) -> Option<SocketAddr> {
+    session.server_addr().and_then(|a| a.as_inet()).copied()
+}
+
+/// Error status for a failure (SPEC §7), `0` when the client is gone and nothing can be sent.
+fn status_for(e: &Error) -> u16 {
+    match e.etype() {
+        HTTPStatus(code) => *code,
+        ErrorType::ReadTimedout | ErrorType::WriteTimedout
+            if e.esource() == &ErrorSource::Upstream =>
+        {
+            504
+        }
+        _ => match e.esource() {
+            ErrorSource::Upstream => 502,
+            ErrorSource::Downstream => match e.etype() {
+                ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
+                _ => 400,
+            },
+            ErrorSource::Internal | ErrorSource::Unset => 500,
+        },
+    }
+}
+
+/// The human sentence of an error page.
+fn reason_for(status: u16, e: &Error) -> String {
+    match status {
+        502 => "The upstream server could not be reached or sent an invalid response.".into(),
+        503 => e
+            .context
+            .as_ref()
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_else(|| "No healthy upstream server is available.".into()),
+        504 => "The upstream server did not answer in time.".into(),
+        413 => "The request body is larger than this location accepts.".into(),
+        431 => "The request headers are too large.".into(),
+        400 => "The request could not be understood.".into(),
+        _ => e.context.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+    }
+}
+
+impl PylonHttp {
+    /// Write a complete response of pylon's own (error page, `return`, stats).
+    async fn respond(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        mut resp: ResponseHeader,
+        body: Bytes,
+    ) -> Result<()> {
+        ctx.own_status = Some(resp.status.as_u16());
+        if session.req_header().method == http::Method::HEAD {
+            session.write_response_header(Box::new(resp), true).await?;
+            return Ok(());
+        }
+        let _ = resp.insert_header(http::header::CONTENT_LENGTH, body.len());
+        session.write_response_header(Box::new(resp), false).await?;
+        session.write_response_body(Some(body), true).await
+    }
+
+    async fn error_page(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        status: u16,
+        content: &str,
+    ) -> Result<()> {
+        let (resp, body) = match &ctx.server {
+            Some(s) => s.error_page.response(status, content),
+            None => crate::error_page::ErrorPage::builtin("pylon").response(status, content),
+        };
+        self.respond(session, ctx, resp, body).await
+    }
+
+    async fn serve_stats(&self, session: &mut Session, ctx: &mut Ctx) -> Result<()> {
+        let rt = self.shared.runtime.load();
+        let locations: Vec<&str> = rt.config.locations.iter().map(|l| l.name.as_str()).collect();
+        let upstreams: Vec<_> =
+            rt.pools_in_order().into_iter().map(|(n, p)| (n, p.peers())).collect();
+        let doc = self.shared.stats.to_json(&locations, &upstreams);
+        let body = Bytes::from(doc.to_string());
+        let mut resp = ResponseHeader::build(200, Some(3))?;
+        resp.insert_header(http::header::CONTENT_TYPE, "application/json")?;
+        resp.insert_header(http::header::CACHE_CONTROL, "no-store")?;
+        self.respond(session, ctx, resp, body).await
+    }
+}
+
+#[async_trait]
+impl ProxyHttp for PylonHttp {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        let server = self.shared.runtime.load().servers.get(&self.server).cloned();
+        Ctx {
+            server,
+            location: None,
+            selection: None,
+            tried: Vec::new(),
+            started: Instant::now(),
+            when: SystemTime::now(),
+            counted: false,
+            request_id: None,
+            body_bytes: 0,
+            upstream_addr: None,
+            upstream_status: None,
+            peer_chosen_at: None,
+            upstream_connect_time: None,
+            upstream_response_time: None,
+            connection_reused: None,
+            own_status: None,
+        }
+    }
+
+    async fn early_request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<()> {
+        self.shared.stats.request_started();
+        ctx.counted = true;
+        let Some(server) = &ctx.server else { return Ok(()) };
+        let keepalive = server.keepalive_timeout.as_secs();
+        // pingora reads 0 as "no timeout"; a configured "0s" means "no keep-alive".
+        session.set_keepalive(if keepalive == 0 { None } else { Some(keepalive) });
+        let req = session.req_header();
+        let header_bytes: usize = req
+            .headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum::<usize>()
+            + req.uri.path_and_query().map_or(1, |p| p.as_str().len());
+        if header_bytes as u64 > server.max_header_size {
+            return Error::e_explain(HTTPStatus(431), "request headers too large");
+        }
+        Ok(())
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        let Some(server) = ctx.server.clone() else {
+            self.error_page(session, ctx, 503, "This server is being reconfigured.").await?;
+            return Ok(true);
+        };
+        let req = session.req_header();
+        let path = req.uri.path();
+        if server.stats_path.as_deref() == Some(path) {
+            self.serve_stats(session, ctx).await?;
+            return Ok(true);
+        }
+        let host = host_of(req);
+        let Some(index) = server.router.find(host, path) else {
+            let msg = format!("No location matches host {host:?} and path {path:?}.");
+            self.error_page(session, ctx, 404, &msg).await?;
+            return Ok(true);
+        };
+        ctx.location = Some(index);
+        let location = &server.locations[index];
+
+        if let Some(limit) = location.client_max_body_size {
+            let declared = req
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if declared.is_some_and(|len| len > limit) {
+                // The body is not read: the connection cannot be reused.
+                session.set_keepalive(None);
+                let msg = reason_for(413, &Error::new(HTTPStatus(413)));
+                self.error_page(session, ctx, 413, &msg).await?;
+                return Ok(true);
+            }
+        }
+
+        if let Target::Return { status, body } = &location.target {
+            let mut resp = ResponseHeader::build(*status, Some(4))?;
+            resp.insert_header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")?;
+            if !location.response_headers.is_empty() {
+                let needs_id = location.needs_request_id;
+                let request_id = if needs_id { ctx.request_id().to_owned() } else { String::new() };
+                let req = session.req_header();
+                let vars = Vars {
+                    host: host_of(req),
+                    scheme: server.scheme,
+                    client: client_addr(session),
+                    server: server_addr(session),
+                    request_id: &request_id,
+                    upstream: None,
+                    request: req,
+                };
+                location.response_headers.apply_response(&mut resp, &vars);
+            }
+            let body = body.clone();
+            self.respond(session, ctx, resp, body).await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        if let Some(b) = body {
+            ctx.body_bytes += b.len() as u64;
+            if let Some(limit) = ctx.location().and_then(|l| l.client_max_body_size) {
+                if ctx.body_bytes > limit {
+                    return Error::e_explain(HTTPStatus(413), "request body too large");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn upstream_peer(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        let Some(Target::Upstream { pool, .. }) = ctx.location().map(|l| &l.target) else {
+            return Error::e_explain(ErrorType::InternalError, "location has no upstream");
+        };
+        let client_ip = client_addr(session).map(|a| a.ip());
+        match pool.select(session.req_header(), client_ip, &ctx.tried) {
+            Some(selection) => {
+                let peer = pool.http_peer(&selection);
+                ctx.upstream_addr = Some(selection.addr());
+                ctx.selection = Some(selection);
+                ctx.peer_chosen_at = Some(Instant::now());
+                Ok(peer)
+            }
+            None if ctx.tried.is_empty() => {
+                let msg = format!("No healthy server in upstream {:?}.", pool.name());
+                Err(Error::explain(HTTPStatus(503), msg))
+            }
+            None => {
+                let mut e = Error::explain(
+                    ErrorType::ConnectError,
+                    "no untried healthy peer left to retry on",
+                );
+                e.esource = ErrorSource::Upstream;
+                e.set_retry(false);
+                Err(e)
+            }
+        }
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut Ctx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        if let Some(sel) = ctx.selection.take() {
+            ctx.tried.push(sel.addr());
+        }
+        let retries = match ctx.location().map(|l| &l.target) {
+            Some(Target::Upstream { retries, .. }) => *retries as usize,
+            _ => 0,
+        };
+        // A connect failure never reached the upstream: safe to retry on another peer.
+        e.set_retry(ctx.tried.len() <= retries);
+        e
+    }
+
+    async fn connected_to_upstream(
+        &self,
+        _session: &mut Session,
+        reused: bool,
+        _peer: &HttpPeer,
+        #[cfg(unix)] _fd: std::os::unix::io::RawFd,
+        #[cfg(windows)] _sock: std::os::windows::io::RawSocket,
+        _digest: Option<&Digest>,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        ctx.connection_reused = Some(reused);
+        ctx.upstream_connect_time = ctx.peer_chosen_at.map(|t| t.elapsed());
+        Ok(())
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        let Some(server) = ctx.server.clone() else { return Ok(()) };
+        let Some(location) = ctx.location.and_then(|i| server.locations.get(i)) else {
+            return Ok(());
+        };
+        if let Some(rewrite) = &location.rewrite {
+            let target = upstream_request.uri.path_and_query().map_or("/", |p| p.as_str());
+            if let Some(new) = rewrite.apply_uri(target) {
+                let uri = new.parse::<http::Uri>().map_err(|e| {
+                    Error::because(ErrorType::InternalError, format!("rewrite gave {new:?}"), e)
+                })?;
+                upstream_request.set_uri(uri);
+            }
+        }
+        // HTTP/2 clients send :authority, not Host; an HTTP/1 upstream needs Host.
+        if upstream_request.headers.get(http::header::HOST).is_none() {
+            if let Some(authority) = session.req_header().uri.authority().cloned() {
+                upstream_request.insert_header(http::header::HOST, authority.as_str())?;
+            }
+        }
+        if !location.request_headers.is_empty() {
+            let request_id =
+                if location.needs_request_id { ctx.request_id().to_owned() } else { String::new() };
+            let req = session.req_header();
+            let vars = Vars {
+                host: host_of(req),
+                scheme: server.scheme,
+                client: client_addr(session),
+                server: server_addr(session),
+                request_id: &request_id,
+                upstream: ctx.upstream_addr,
+                request: req,
+            };
+            location.request_headers.apply_request(upstream_request, &vars);
+        }
+        Ok(())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        ctx.upstream_status = Some(upstream_response.status.as_u16());
+        ctx.upstream_response_time = ctx.peer_chosen_at.map(|t| t.elapsed());
+        Ok(())
+    }
+
+    async fn response_filter(
+        &self,
+        session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        let Some(server) = ctx.server.clone() else { return Ok(()) };
+        let Some(location) = ctx.location.and_then(|i| server.locations.get(i)) else {
+            return Ok(());
+        };
+        if location.response_headers.is_empty() {
+            return Ok(());
+        }
+        let request_id =
+            if location.needs_request_id { ctx.request_id().to_owned() } else { String::new() };
+        let req = session.req_header();
+        let vars = Vars {
+            host: host_of(req),
+            scheme: server.scheme,
+            client: client_addr(session),
+            server: server_addr(session),
+            request_id: &request_id,
+            upstream: ctx.upstream_addr,
+            request: req,
+        };
+        location.response_headers.apply_response(upstream_response, &vars);
+        Ok(())
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
+        let status = status_for(e);
+        if status > 0 && session.response_written().is_none() {
+            let content = reason_for(status, e);
+            if let Err(write_err) = self.error_page(session, ctx, status, &content).await {
+                tracing::debug!("could not send the error page: {write_err}");
+            }
+        }
+        FailToProxy { error_code: status, can_reuse_downstream: false }
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
+        // Release the peer's in-flight slot (least_conn) before anything else.
+        ctx.selection = None;
+        if ctx.counted {
+            self.shared.stats.request_finished();
+        }
+        let status = session
+            .response_written()
+            .map(|r| r.status.as_u16())
+            .or(ctx.own_status)
+            .or_else(|| e.map(status_for))
+            .unwrap_or(0);
+        let Some(server) = ctx.server.clone() else { return };
+        if let Some(location) = ctx.location() {
+            location.counters.record(status);
+        }
+        let Some(log) = &server.access_log else { return };
+        let req = session.req_header();
+        let headers = LookupHeaders { req, resp: session.response_written() };
+        let upstream_addr = ctx.upstream_addr.map(|a| a.to_string());
+        let facts = Facts {
+            when: ctx.when,
+            method: req.method.as_str(),
+            host: Some(host_of(req)).filter(|h| !h.is_empty()),
+            path: req.uri.path(),
+            query: req.uri.query(),
+            proto: version_str(req.version),
+            scheme: server.scheme,
+            remote: client_addr(session),
+            status,
+            size: session.body_bytes_sent() as u64,
+            payload_size: session.body_bytes_read() as u64,
+            latency: ctx.started.elapsed(),
+            request_id: ctx.request_id.as_deref(),
+            location: ctx.location().map(|l| l.name.as_str()),
+            upstream_addr: upstream_addr.as_deref(),
+            upstream_status: ctx.upstream_status,
+            upstream_connect_time: ctx.upstream_connect_time,
+            upstream_response_time: ctx.upstream_response_time,
+            connection_reused: ctx.connection_reused,
+            headers: &headers,
+        };
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            log.template.render(&facts, line);
+            line.push(b'\n');
+            log.writer.write_line(line);
+        });
+    }
+}
+
+thread_local! {
+    /// The access-log line buffer, reused for every request on this worker thread.
+    static LINE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(512));
+}
+
+fn version_str(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_11 => "HTTP/1.1",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "-",
+    }
+}
+
+struct LookupHeaders<'a> {
+    req: &'a RequestHeader,
+    resp: Option<&'a ResponseHeader>,
+}
+
+impl HeaderLookup for LookupHeaders<'_> {
+    fn request_header(&self, name: &str) -> Option<&[u8]> {
+        self.req.headers.get(name).map(|v| v.as_bytes())
+    }
+    fn response_header(&self, name: &str) -> Option<&[u8]> {
+        self.resp?.headers.get(name).map(|v| v.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_unique_and_32_hex() {
+        let a = new_request_id();
+        let b = new_request_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn error_status_mapping() {
+        let mut e = Error::new(ErrorType::ReadTimedout);
+        e.esource = ErrorSource::Upstream;
+        assert_eq!(status_for(&e), 504);
+        let mut e = Error::new(ErrorType::ConnectTimedout);
+        e.esource = ErrorSource::Upstream;
+        assert_eq!(status_for(&e), 502);
+        let mut e = Error::new(ErrorType::ConnectionClosed);
+        e.esource = ErrorSource::Downstream;
+        assert_eq!(status_for(&e), 0);
+        let mut e = Error::new(ErrorType::InvalidHTTPHeader);
+        e.esource = ErrorSource::Downstream;
+        assert_eq!(status_for(&e), 400);
+        assert_eq!(status_for(&Error::new(HTTPStatus(413))), 413);
+    }
+}

@@ -1,0 +1,517 @@
+//! [`Runtime`]: a [`Config`] compiled for serving — route tables, upstream pools, access
+//! logs, header programs and error pages. It is immutable; a reload builds a new one and
+//! swaps it in (arc-swap), reusing the pools whose spec did not change so their health
+//! state survives.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use pylon_accesslog::{LogWriter, Template};
+use pylon_config::{
+    Algo, Alpn, Config, Diagnostic, HashKey, HealthCheck, HealthCheckKind, HostPattern,
+    Location, PathPattern, Server, Upstream, UpstreamAddr,
+};
+use pylon_route::{HostRule, PathRule, Rewrite, Route, Router, RouterBuilder};
+use pylon_upstream::{
+    AddrSpec, Algorithm, HealthCallback, HealthKind, HealthSpec, PeerSpec, Pool, PoolSpec,
+};
+
+use crate::{
+    error_page::ErrorPage,
+    headers::HeaderProgram,
+    stats::{LocationCounters, Stats},
+};
+
+/// Lines an access log may queue before new ones are dropped (and counted).
+const ACCESS_LOG_QUEUE: usize = 16 * 1024;
+
+/// Everything a request needs, compiled from one config generation.
+#[derive(Debug)]
+pub(crate) struct Runtime {
+    pub(crate) config: Arc<Config>,
+    pub(crate) servers: HashMap<String, Arc<ServerRt>>,
+    pub(crate) pools: HashMap<String, Arc<Pool>>,
+}
+
+/// A compiled `[servers.NAME]`.
+#[derive(Debug)]
+pub(crate) struct ServerRt {
+    pub(crate) router: Router,
+    /// Indexed like the router: `locations[i]` is route `i`.
+    pub(crate) locations: Vec<Arc<LocationRt>>,
+    pub(crate) access_log: Option<AccessLog>,
+    pub(crate) stats_path: Option<String>,
+    pub(crate) error_page: ErrorPage,
+    pub(crate) scheme: &'static str,
+    pub(crate) keepalive_timeout: Duration,
+    pub(crate) max_header_size: u64,
+}
+
+/// An access log: the compiled template and where lines go.
+#[derive(Debug, Clone)]
+pub(crate) struct AccessLog {
+    pub(crate) template: Template,
+    pub(crate) writer: LogWriter,
+    /// `None` = stdout.
+    pub(crate) path: Option<std::path::PathBuf>,
+}
+
+/// A compiled `[locations.NAME]`.
+#[derive(Debug)]
+pub(crate) struct LocationRt {
+    pub(crate) name: String,
+    pub(crate) target: Target,
+    pub(crate) rewrite: Option<Rewrite>,
+    pub(crate) request_headers: HeaderProgram,
+    pub(crate) response_headers: HeaderProgram,
+    pub(crate) client_max_body_size: Option<u64>,
+    pub(crate) counters: Arc<LocationCounters>,
+    pub(crate) needs_request_id: bool,
+}
+
+/// Where a location's requests go.
+#[derive(Debug)]
+pub(crate) enum Target {
+    Upstream { pool: Arc<Pool>, retries: u32 },
+    /// `return = "STATUS BODY"`: answered by the proxy itself.
+    Return { status: u16, body: Bytes },
+}
+
+impl Runtime {
+    /// A runtime with no servers, in place until the supervisor builds the first real one.
+    pub(crate) fn empty(config: &Config) -> Runtime {
+        Runtime { config: Arc::new(config.clone()), servers: HashMap::new(), pools: HashMap::new() }
+    }
+
+    /// Compile `config`. `previous` lends pools whose spec is unchanged (health state
+    /// survives) and access-log writers for unchanged paths (reopened, for logrotate).
+    pub(crate) async fn build(
+        config: Config,
+        previous: Option<&Runtime>,
+        stats: &Stats,
+        on_health: Option<HealthCallback>,
+    ) -> Result<Runtime, Vec<Diagnostic>> {
+        let mut errors = Vec::new();
+
+        let mut pools = HashMap::new();
+        for up in &config.upstreams {
+            let spec = pool_spec(up);
+            let reused = previous
+                .and_then(|p| p.pools.get(&up.name))
+                .filter(|p| p.spec() == &spec)
+                .cloned();
+            let pool = match reused {
+                Some(p) => p,
+                None => match Pool::build(spec, on_health.clone()).await {
+                    Ok(p) => Arc::new(p),
+                    Err(e) => {
+                        errors.push(config.diagnostic(&format!("upstreams.{}.addrs", up.name), e.to_string()));
+                        continue;
+                    }
+                },
+            };
+            pools.insert(up.name.clone(), pool);
+        }
+
+        let mut locations: HashMap<&str, Arc<LocationRt>> = HashMap::new();
+        for loc in &config.locations {
+            match build_location(&config, loc, &pools, stats) {
+                Ok(l) => {
+                    locations.insert(loc.name.as_str(), Arc::new(l));
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+
+        let default_page = match &config.basic.error_template {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(t) => ErrorPage::parse(&t, &config.basic.name),
+                Err(e) => {
+                    errors.push(config.diagnostic(
+                        "basic.error_template",
+                        format!("cannot read {}: {e}", path.display()),
+                    ));
+                    ErrorPage::builtin(&config.basic.name)
+                }
+            },
+            None => ErrorPage::builtin(&config.basic.name),
+        };
+
+        let mut servers = HashMap::new();
+        for server in &config.servers {
+            let prev = previous.and_then(|p| p.servers.get(&server.name));
+            match build_server(&config, server, &locations, &default_page, prev) {
+                Ok(s) => {
+                    servers.insert(server.name.clone(), Arc::new(s));
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+
+        if errors.is_empty() {
+            Ok(Runtime { config: Arc::new(config), servers, pools })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Upstream name → pool, in config order, for stats and explain.
+    pub(crate) fn pools_in_order(&self) -> Vec<(&str, &Arc<Pool>)> {
+        self.config
+            .upstreams
+            .iter()
+            .filter_map(|u| self.pools.get(&u.name).map(|p| (u.name.as_str(), p)))
+            .collect()
+    }
+}
+
+fn build_location(
+    config: &Config,
+    loc: &Location,
+    pools: &HashMap<String, Arc<Pool>>,
+    stats: &Stats,
+) -> Result<LocationRt, Vec<Diagnostic>> {
+    // Destructured without `..`: a new config field must be given a home here.
+    let Location {
+        name,
+        upstream,
+        ret,
+        hosts: _,
+        path: _,
+        rewrite,
+        proxy_set_headers,
+        proxy_add_headers,
+        proxy_remove_headers,
+        response_set_headers,
+        response_add_headers,
+        response_remove_headers,
+        weight: _,
+        client_max_body_size,
+    } = loc;
+    let key = |k: &str| format!("locations.{name}.{k}");
+    let mut errors = Vec::new();
+
+    let retries = config.upstream(upstream.as_deref().unwrap_or_default()).map_or(0, |u| u.retries);
+    let target = match (upstream, ret) {
+        (_, Some(r)) => Some(Target::Return { status: r.status, body: Bytes::from(r.body.clone()) }),
+        (Some(u), None) => match pools.get(u) {
+            Some(pool) => Some(Target::Upstream { pool: pool.clone(), retries }),
+            None => {
+                // The pool failed to build (reported with the upstream) or the name is
+                // dangling (reported by pylon-config); either way there is an error already,
+                // but make sure one exists.
+                if config.upstream(u).is_none() {
+                    errors.push(config.diagnostic(&key("upstream"), format!("unknown upstream {u:?}")));
+                }
+                None
+            }
+        },
+        (None, None) => {
+            errors.push(config.diagnostic(&key("upstream"), "set `upstream` or `return`"));
+            None
+        }
+    };
+
+    let rewrite = match rewrite {
+        Some(r) => match Rewrite::new(&r.regex, &r.replacement) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                errors.push(config.diagnostic(&key("rewrite"), e.to_string()));
+                None
+            }
+        },
+        None => None,
+    };
+
+    let pairs = |list: &[pylon_config::HeaderSpec]| -> Vec<(String, String)> {
+        list.iter().map(|h| (h.name.clone(), h.value.clone())).collect()
+    };
+    let request_headers = HeaderProgram::compile(
+        &pairs(proxy_set_headers),
+        &pairs(proxy_add_headers),
+        proxy_remove_headers,
+    )
+    .map_err(|e| errors.push(config.diagnostic(&key("proxy_set_headers"), e)))
+    .unwrap_or_default();
+    let response_headers = HeaderProgram::compile(
+        &pairs(response_set_headers),
+        &pairs(response_add_headers),
+        response_remove_headers,
+    )
+    .map_err(|e| errors.push(config.diagnostic(&key("response_set_headers"), e)))
+    .unwrap_or_default();
+
+    match target {
+        Some(target) if errors.is_empty() => Ok(LocationRt {
+            name: name.clone(),
+            target,
+            rewrite,
+            needs_request_id: request_headers.needs_request_id()
+                || response_headers.needs_request_id(),
+            request_headers,
+            response_headers,
+            client_max_body_size: *client_max_body_size,
+            counters: stats.location(name),
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn build_server(
+    config: &Config,
+    server: &Server,
+    locations: &HashMap<&str, Arc<LocationRt>>,
+    default_page: &ErrorPage,
+    previous: Option<&Arc<ServerRt>>,
+) -> Result<ServerRt, Vec<Diagnostic>> {
+    let Server {
+        name,
+        addrs: _,
+        locations: location_names,
+        access_log,
+        access_log_path,
+        tls_cert,
+        tls_key: _,
+        tls,
+        enable_h2: _,
+        stats_path,
+        error_template,
+        header_read_timeout: _,
+        keepalive_timeout,
+        max_header_size,
+        max_connections: _,
+    } = server;
+    let key = |k: &str| format!("servers.{name}.{k}");
+    let mut errors = Vec::new();
+
+    let (router, locs) = match compile_router(config, location_names) {
+        Ok(router) => {
+            let locs: Vec<_> =
+                location_names.iter().filter_map(|n| locations.get(n.as_str()).cloned()).collect();
+            (Some(router), locs)
+        }
+        Err(e) => {
+            errors.push(e);
+            (None, Vec::new())
+        }
+    };
+
+    let access_log = match access_log {
+        None => None,
+        Some(spec) => match Template::from_spec(spec) {
+            Ok(template) => {
+                // Keep the previous writer when it writes to the same place: a reload
+                // then reopens it (for logrotate) instead of starting a second writer.
+                let reuse = previous
+                    .and_then(|p| p.access_log.as_ref())
+                    .filter(|l| &l.path == access_log_path)
+                    .map(|l| l.writer.clone());
+                let writer = match reuse {
+                    Some(w) => {
+                        w.reopen();
+                        Ok(w)
+                    }
+                    None => match access_log_path {
+                        Some(path) => LogWriter::file(path, ACCESS_LOG_QUEUE).map_err(|e| {
+                            config.diagnostic(
+                                &key("access_log_path"),
+                                format!("cannot open {}: {e}", path.display()),
+                            )
+                        }),
+                        None => Ok(LogWriter::stdout(ACCESS_LOG_QUEUE)),
+                    },
+                };
+                match writer {
+                    Ok(writer) => {
+                        Some(AccessLog { template, writer, path: access_log_path.clone() })
+                    }
+                    Err(d) => {
+                        errors.push(d);
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                errors.push(config.diagnostic(&key("access_log"), e.to_string()));
+                None
+            }
+        },
+    };
+
+    let error_page = match error_template {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(t) => ErrorPage::parse(&t, &config.basic.name),
+            Err(e) => {
+                errors.push(config.diagnostic(
+                    &key("error_template"),
+                    format!("cannot read {}: {e}", path.display()),
+                ));
+                default_page.clone()
+            }
+        },
+        None => default_page.clone(),
+    };
+
+    match router {
+        Some(router) if errors.is_empty() && locs.len() == location_names.len() => Ok(ServerRt {
+            router,
+            locations: locs,
+            access_log,
+            stats_path: stats_path.clone(),
+            error_page,
+            scheme: if *tls || tls_cert.is_some() { "https" } else { "http" },
+            keepalive_timeout: *keepalive_timeout,
+            max_header_size: *max_header_size,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The router of a server: its locations, in the server's order.
+pub(crate) fn compile_router(config: &Config, names: &[String]) -> Result<Router, Diagnostic> {
+    let mut builder = RouterBuilder::new();
+    for name in names {
+        let Some(loc) = config.location(name) else {
+            return Err(config.diagnostic("servers", format!("unknown location {name:?}")));
+        };
+        builder.add(route_of(loc));
+    }
+    builder.build().map_err(|e| config.diagnostic("locations", e.to_string()))
+}
+
+/// The route-table input of a location.
+pub(crate) fn route_of(loc: &Location) -> Route {
+    let hosts = loc
+        .hosts
+        .iter()
+        .filter_map(|h| match h {
+            HostPattern::Exact(s) => Some(HostRule::Exact(s.clone())),
+            HostPattern::Wildcard(s) => Some(HostRule::Wildcard(s.clone())),
+            HostPattern::Regex(s) => Some(HostRule::Regex(s.clone())),
+            _ => None,
+        })
+        .collect();
+    let path = match &loc.path {
+        PathPattern::Any => PathRule::Any,
+        PathPattern::Exact(s) => PathRule::Exact(s.clone()),
+        PathPattern::Prefix(s) => PathRule::Prefix(s.clone()),
+        PathPattern::Regex(s) => PathRule::Regex(s.clone()),
+        _ => PathRule::Any,
+    };
+    Route { name: loc.name.clone(), hosts, path, weight: loc.weight }
+}
+
+/// The pool input of an upstream.
+pub(crate) fn pool_spec(up: &Upstream) -> PoolSpec {
+    let Upstream {
+        name,
+        addrs,
+        algo,
+        health_check,
+        connection_timeout,
+        total_connection_timeout,
+        read_timeout,
+        write_timeout,
+        idle_timeout,
+        tls,
+        sni,
+        verify_cert,
+        ca_file,
+        alpn,
+        retries: _,
+    } = up;
+    let HealthCheck { kind, connection_timeout: hc_connect, read_timeout: hc_read, check_frequency, success, failure } =
+        health_check;
+    PoolSpec {
+        name: name.clone(),
+        addrs: addrs
+            .iter()
+            .map(|UpstreamAddr { host, port, weight }| AddrSpec {
+                host: host.clone(),
+                port: *port,
+                weight: *weight,
+            })
+            .collect(),
+        algorithm: match algo {
+            Algo::RoundRobin => Algorithm::RoundRobin,
+            Algo::Random => Algorithm::Random,
+            Algo::LeastConn => Algorithm::LeastConn,
+            Algo::Hash(key) => Algorithm::Hash(match key {
+                HashKey::Path => pylon_upstream::HashKey::Path,
+                HashKey::Url => pylon_upstream::HashKey::Url,
+                HashKey::Ip => pylon_upstream::HashKey::ClientIp,
+                HashKey::Header(h) => pylon_upstream::HashKey::Header(h.clone()),
+                HashKey::Cookie(c) => pylon_upstream::HashKey::Cookie(c.clone()),
+                HashKey::Query(q) => pylon_upstream::HashKey::Query(q.clone()),
+                _ => pylon_upstream::HashKey::Path,
+            }),
+            _ => Algorithm::RoundRobin,
+        },
+        health: HealthSpec {
+            kind: match kind {
+                HealthCheckKind::Http { host, path, tls } => {
+                    HealthKind::Http { host: host.clone(), path: path.clone(), tls: *tls }
+                }
+                _ => HealthKind::Tcp,
+            },
+            connection_timeout: *hc_connect,
+            read_timeout: *hc_read,
+            frequency: *check_frequency,
+            success: *success,
+            failure: *failure,
+        },
+        peer: PeerSpec {
+            connection_timeout: *connection_timeout,
+            total_connection_timeout: *total_connection_timeout,
+            read_timeout: *read_timeout,
+            write_timeout: *write_timeout,
+            idle_timeout: *idle_timeout,
+            tls: *tls,
+            sni: sni.clone(),
+            verify_cert: *verify_cert,
+            ca_file: ca_file.clone(),
+            alpn: match alpn {
+                Alpn::H2 => pylon_upstream::Alpn::H2,
+                Alpn::H2H1 => pylon_upstream::Alpn::H2H1,
+                _ => pylon_upstream::Alpn::H1,
+            },
+        },
+    }
+}
+
+/// Lints that need the compiled route tables (SPEC §9): shadowed locations and
+/// equal-weight overlaps. pylon-config reports the others (unused upstreams, …).
+pub(crate) fn route_lints(config: &Config) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for server in &config.servers {
+        let Ok(router) = compile_router(config, &server.locations) else { continue };
+        let name = |i: usize| router.route(i).name.clone();
+        for (shadowed, by) in router.shadowed() {
+            out.push(config.diagnostic(
+                &format!("locations.{}", name(shadowed)),
+                format!(
+                    "in server {:?} this location can never match: location {:?} (weight {}) \
+                     comes first and matches everything it would",
+                    server.name,
+                    name(by),
+                    router.weight(by)
+                ),
+            ));
+        }
+        for (a, b) in router.overlapping_ties() {
+            out.push(config.diagnostic(
+                &format!("locations.{}", name(b)),
+                format!(
+                    "in server {:?} locations {:?} and {:?} have the same weight {} and can match \
+                     the same request; {:?} wins by config order — set `weight` to make it explicit",
+                    server.name,
+                    name(a),
+                    name(b),
+                    router.weight(a),
+                    name(a)
+                ),
+            ));
+        }
+    }
+    out
+}
