@@ -42,6 +42,16 @@ pub enum Error {
         /// Column of the `}`.
         column: usize,
     },
+    /// [`Template::from_spec`](crate::Template::from_spec) got a single word that is not a
+    /// preset: almost certainly a misspelt preset rather than a template without tokens.
+    #[error(
+        "`{name}` is not an access-log preset; use tiny, short, common or combined, or a \
+         template with {{tokens}} such as `{{method}} {{uri}} {{status}}`"
+    )]
+    UnknownPreset {
+        /// The word given.
+        name: String,
+    },
     /// `{>…}`, `{<…}`, `{~…}` or `{$…}` with an empty or malformed name.
     #[error("invalid name in access-log token `{{{token}}}` at column {column}: {reason}")]
     InvalidName {

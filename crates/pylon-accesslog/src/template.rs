@@ -251,11 +251,19 @@ impl Template {
     }
 
     /// A preset name, else template text: what `access_log = "…"` in the config holds.
+    ///
+    /// A single word (only ASCII letters, digits, `_` and `-`) that is not a preset is refused
+    /// with [`Error::UnknownPreset`] instead of logging that word on every line.
     pub fn from_spec(spec: &str) -> Result<Template, Error> {
-        match Template::preset(spec) {
-            Some(t) => Ok(t),
-            None => Template::parse(spec),
+        if let Some(t) = Template::preset(spec) {
+            return Ok(t);
         }
+        let is_word = !spec.is_empty()
+            && spec.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if is_word {
+            return Err(Error::UnknownPreset { name: spec.to_owned() });
+        }
+        Template::parse(spec)
     }
 }
 
@@ -383,6 +391,12 @@ mod tests {
         assert_eq!(Template::preset("nope"), None);
         assert_eq!(Template::from_spec("{status}"), Template::parse("{status}"));
         assert_eq!(Template::from_spec("{nope}"), Err(unknown("nope", 1)));
+        assert_eq!(
+            Template::from_spec("combind"),
+            Err(Error::UnknownPreset { name: "combind".into() })
+        );
+        assert_eq!(Template::parse("combind").map(|t| t.to_string()), Ok("combind".into()));
+        assert_eq!(Template::from_spec("- -").map(|t| t.to_string()), Ok("- -".into()));
     }
 
     #[test]

@@ -102,6 +102,7 @@ proptest! {
                 | pylon_accesslog::Error::Unclosed { column }
                 | pylon_accesslog::Error::UnmatchedClose { column }
                 | pylon_accesslog::Error::InvalidName { column, .. } => column,
+                // UnknownPreset comes from from_spec only; parse never returns it.
                 other => return Err(TestCaseError::fail(format!("unexpected {other:?}"))),
             };
             prop_assert!(column >= 1 && column <= text.chars().count(), "{err} in {text:?}");
