@@ -108,7 +108,8 @@ fn init_logging(config: &Config) {
     let filter = std::env::var("PYLON_LOG").unwrap_or_else(|_| config.basic.log_level.clone());
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -207,8 +208,9 @@ fn reload(path: Option<&Path>) -> anyhow::Result<ExitCode> {
 }
 
 fn read_pid(pid_file: &Path) -> anyhow::Result<i32> {
-    let text = std::fs::read_to_string(pid_file)
-        .with_context(|| format!("no running pylon: cannot read pid file {}", pid_file.display()))?;
+    let text = std::fs::read_to_string(pid_file).with_context(|| {
+        format!("no running pylon: cannot read pid file {}", pid_file.display())
+    })?;
     text.trim()
         .parse()
         .with_context(|| format!("pid file {} does not hold a pid", pid_file.display()))

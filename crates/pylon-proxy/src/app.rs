@@ -176,6 +176,20 @@ fn config_diag(server: &str, message: String) -> Diagnostic {
 /// `pylon run` do before serving.
 pub(crate) fn compile(config: &Config) -> Result<(), Vec<Diagnostic>> {
     let mut errors = Vec::new();
+    if config.admin.is_some() {
+        errors.push(config.diagnostic(
+            "admin",
+            "the admin API and web UI are not available in this version of pylon yet; \
+             remove the [admin] section (stats are served at a server's stats_path)",
+        ));
+    }
+    for s in config.servers.iter().filter(|s| s.max_connections != 0) {
+        errors.push(config.diagnostic(
+            &format!("servers.{}.max_connections", s.name),
+            "a connection limit is not available in this version of pylon yet; \
+             set 0 (unlimited) or remove the key",
+        ));
+    }
     if let Err(mut e) = tls_listeners(config) {
         errors.append(&mut e);
     }
@@ -259,16 +273,17 @@ impl BackgroundService for Supervisor {
         }
         ready.notify_ready();
 
-        let mut hangup =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    tracing::error!("cannot listen for SIGHUP, reload by signal is off: {e}");
-                    None
-                }
-            };
+        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!("cannot listen for SIGHUP, reload by signal is off: {e}");
+                None
+            }
+        };
         let mut tick = tokio::time::interval(TICK);
-        let mut watched = WatchedFile::new(self.shared.config_path.as_deref().filter(|_| self.watch));
+        let mut watched =
+            WatchedFile::new(self.shared.config_path.as_deref().filter(|_| self.watch));
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,

@@ -73,7 +73,11 @@ pub fn route_table(config: &Config) -> String {
             let _ = writeln!(out, "  (route table does not compile)");
             continue;
         };
-        let _ = writeln!(out, "  {:>3}  {:>7}  {:<20} {:<24} {:<24} target", "#", "weight", "location", "host", "path");
+        let _ = writeln!(
+            out,
+            "  {:>3}  {:>7}  {:<20} {:<24} {:<24} target",
+            "#", "weight", "location", "host", "path"
+        );
         for (rank, i) in router.ordered().enumerate() {
             let Some(loc) = config.location(&router.route(i).name) else { continue };
             let _ = writeln!(
@@ -99,10 +103,8 @@ pub fn explain(config: &Config, url: &str, headers: &[(String, String)]) -> Resu
     let uri: http::Uri = url.parse().map_err(|e| format!("invalid URL {url:?}: {e}"))?;
     let scheme = uri.scheme_str().unwrap_or("http");
     let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-    let header_host = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("host"))
-        .map(|(_, v)| v.clone());
+    let header_host =
+        headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("host")).map(|(_, v)| v.clone());
     let host = header_host.or_else(|| uri.authority().map(|a| a.to_string())).unwrap_or_default();
     let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let path = uri.path().to_owned();

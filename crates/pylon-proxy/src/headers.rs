@@ -68,11 +68,20 @@ impl ValueTemplate {
         while let Some(pos) = rest.find('$') {
             literal.push_str(&rest[..pos]);
             let after = &rest[pos + 1..];
-            let len = after
-                .bytes()
-                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                .count();
-            let name = &after[..len];
+            // `$name` or `${name}` (the braces let a variable touch following text).
+            let (name, consumed) = match after.strip_prefix('{') {
+                Some(inner) => match inner.find('}') {
+                    Some(end) => (&inner[..end], end + 2),
+                    None => return Err(format!("unclosed `${{` in {text:?}")),
+                },
+                None => {
+                    let len = after
+                        .bytes()
+                        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                        .count();
+                    (&after[..len], len)
+                }
+            };
             let var = Var::parse(name).ok_or_else(|| {
                 format!(
                     "unknown variable `${name}` (known: $host $scheme $remote_addr $remote_port \
@@ -84,7 +93,7 @@ impl ValueTemplate {
                 segments.push(Segment::Literal(std::mem::take(&mut literal)));
             }
             segments.push(Segment::Var(var));
-            rest = &after[len..];
+            rest = &after[consumed..];
         }
         literal.push_str(rest);
         if !literal.is_empty() {
@@ -97,8 +106,7 @@ impl ValueTemplate {
             }
             _ => None,
         };
-        let needs_request_id =
-            segments.iter().any(|s| matches!(s, Segment::Var(Var::RequestId)));
+        let needs_request_id = segments.iter().any(|s| matches!(s, Segment::Var(Var::RequestId)));
         Ok(ValueTemplate { segments, fixed, needs_request_id })
     }
 
@@ -210,7 +218,8 @@ impl HeaderProgram {
         let remove = remove
             .iter()
             .map(|n| {
-                HeaderName::from_bytes(n.as_bytes()).map_err(|_| format!("invalid header name {n:?}"))
+                HeaderName::from_bytes(n.as_bytes())
+                    .map_err(|_| format!("invalid header name {n:?}"))
             })
             .collect::<Result<_, _>>()?;
         Ok(HeaderProgram { set: ops(set)?, add: ops(add)?, remove })
@@ -302,7 +311,8 @@ mod tests {
         xff_appends: "$proxy_add_x_forwarded_for" => "10.0.0.1, 127.0.0.2";
         http_header: "$http_user_agent" => "curl/8";
         http_missing: "[$http_x_missing]" => "[]";
-        dollar_at_end_is_error_free_literal_split: "a$host$scheme" => "aexample.comhttps";
+        adjacent_variables: "a$host$scheme" => "aexample.comhttps";
+        braced: "${host}x${scheme}" => "example.comxhttps";
     }
 
     #[test]

@@ -228,12 +228,9 @@ impl ProxyHttp for PylonHttp {
         // pingora reads 0 as "no timeout"; a configured "0s" means "no keep-alive".
         session.set_keepalive(if keepalive == 0 { None } else { Some(keepalive) });
         let req = session.req_header();
-        let header_bytes: usize = req
-            .headers
-            .iter()
-            .map(|(n, v)| n.as_str().len() + v.len() + 4)
-            .sum::<usize>()
-            + req.uri.path_and_query().map_or(1, |p| p.as_str().len());
+        let header_bytes: usize =
+            req.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
+                + req.uri.path_and_query().map_or(1, |p| p.as_str().len());
         if header_bytes as u64 > server.max_header_size {
             return Error::e_explain(HTTPStatus(431), "request headers too large");
         }

@@ -8,8 +8,8 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use bytes::Bytes;
 use pylon_accesslog::{LogWriter, Template};
 use pylon_config::{
-    Algo, Alpn, Config, Diagnostic, HashKey, HealthCheck, HealthCheckKind, HostPattern,
-    Location, PathPattern, Server, Upstream, UpstreamAddr,
+    Algo, Alpn, Config, Diagnostic, HashKey, HealthCheck, HealthCheckKind, HostPattern, Location,
+    PathPattern, Server, Upstream, UpstreamAddr,
 };
 use pylon_route::{HostRule, PathRule, Rewrite, Route, Router, RouterBuilder};
 use pylon_upstream::{
@@ -72,9 +72,15 @@ pub(crate) struct LocationRt {
 /// Where a location's requests go.
 #[derive(Debug)]
 pub(crate) enum Target {
-    Upstream { pool: Arc<Pool>, retries: u32 },
+    Upstream {
+        pool: Arc<Pool>,
+        retries: u32,
+    },
     /// `return = "STATUS BODY"`: answered by the proxy itself.
-    Return { status: u16, body: Bytes },
+    Return {
+        status: u16,
+        body: Bytes,
+    },
 }
 
 impl Runtime {
@@ -96,16 +102,17 @@ impl Runtime {
         let mut pools = HashMap::new();
         for up in &config.upstreams {
             let spec = pool_spec(up);
-            let reused = previous
-                .and_then(|p| p.pools.get(&up.name))
-                .filter(|p| p.spec() == &spec)
-                .cloned();
+            let reused =
+                previous.and_then(|p| p.pools.get(&up.name)).filter(|p| p.spec() == &spec).cloned();
             let pool = match reused {
                 Some(p) => p,
                 None => match Pool::build(spec, on_health.clone()).await {
                     Ok(p) => Arc::new(p),
                     Err(e) => {
-                        errors.push(config.diagnostic(&format!("upstreams.{}.addrs", up.name), e.to_string()));
+                        errors.push(
+                            config
+                                .diagnostic(&format!("upstreams.{}.addrs", up.name), e.to_string()),
+                        );
                         continue;
                     }
                 },
@@ -193,7 +200,9 @@ fn build_location(
 
     let retries = config.upstream(upstream.as_deref().unwrap_or_default()).map_or(0, |u| u.retries);
     let target = match (upstream, ret) {
-        (_, Some(r)) => Some(Target::Return { status: r.status, body: Bytes::from(r.body.clone()) }),
+        (_, Some(r)) => {
+            Some(Target::Return { status: r.status, body: Bytes::from(r.body.clone()) })
+        }
         (Some(u), None) => match pools.get(u) {
             Some(pool) => Some(Target::Upstream { pool: pool.clone(), retries }),
             None => {
@@ -201,7 +210,9 @@ fn build_location(
                 // dangling (reported by pylon-config); either way there is an error already,
                 // but make sure one exists.
                 if config.upstream(u).is_none() {
-                    errors.push(config.diagnostic(&key("upstream"), format!("unknown upstream {u:?}")));
+                    errors.push(
+                        config.diagnostic(&key("upstream"), format!("unknown upstream {u:?}")),
+                    );
                 }
                 None
             }
@@ -420,8 +431,14 @@ pub(crate) fn pool_spec(up: &Upstream) -> PoolSpec {
         alpn,
         retries: _,
     } = up;
-    let HealthCheck { kind, connection_timeout: hc_connect, read_timeout: hc_read, check_frequency, success, failure } =
-        health_check;
+    let HealthCheck {
+        kind,
+        connection_timeout: hc_connect,
+        read_timeout: hc_read,
+        check_frequency,
+        success,
+        failure,
+    } = health_check;
     PoolSpec {
         name: name.clone(),
         addrs: addrs

@@ -92,9 +92,10 @@ impl Stats {
         let counters = self.locations.read().unwrap_or_else(|e| e.into_inner());
         let mut locs = Map::new();
         for name in locations {
-            let v = counters.get(*name).map(|c| c.to_json()).unwrap_or_else(|| {
-                LocationCounters::default().to_json()
-            });
+            let v = counters
+                .get(*name)
+                .map(|c| c.to_json())
+                .unwrap_or_else(|| LocationCounters::default().to_json());
             locs.insert((*name).to_owned(), v);
         }
         let mut ups = Map::new();

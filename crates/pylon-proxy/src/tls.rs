@@ -135,7 +135,10 @@ pub(crate) fn resolver(
 }
 
 /// Fresh pingora TLS settings for one listening address of a TLS server.
-pub(crate) fn settings(resolver: &Arc<SniResolver>, enable_h2: bool) -> Result<TlsSettings, String> {
+pub(crate) fn settings(
+    resolver: &Arc<SniResolver>,
+    enable_h2: bool,
+) -> Result<TlsSettings, String> {
     // The paths are ignored once a resolver is set (pingora builds from the resolver).
     let mut settings = TlsSettings::intermediate("", "").map_err(|e| e.to_string())?;
     settings.set_cert_resolver(resolver.clone());
