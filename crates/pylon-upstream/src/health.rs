@@ -106,12 +106,23 @@ pub(crate) fn build(
                 (true, Some(sni)) if !sni.is_empty() => sni,
                 _ => fallback_sni,
             };
-            let mut check = HttpHealthCheck::new(sni, *tls);
             let path = if path.is_empty() { "/" } else { path.as_str() };
+            // pingora builds a request line from any bytes; an origin-form target must start
+            // with `/` and hold no whitespace or control characters.
+            if !path.starts_with('/')
+                || path.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+            {
+                return Err(invalid(format!(
+                    "path `{path}` must start with `/` and contain no spaces"
+                )));
+            }
             let mut req = RequestHeader::build("GET", path.as_bytes(), None)
                 .map_err(|e| invalid(format!("path `{path}`: {e}")))?;
             req.insert_header("Host", host.as_str())
-                .map_err(|e| invalid(format!("Host `{host}`: {e}")))?;
+                .map_err(|e| invalid(format!("Host `{host:?}`: {e}")))?;
+            // `new` unwraps its own Host header, so give it a known-good name and set ours.
+            let mut check = HttpHealthCheck::new("localhost", *tls);
+            check.peer_template.sni = if *tls { sni.to_owned() } else { String::new() };
             check.req = req;
             check.validator = Some(Box::new(|resp: &ResponseHeader| {
                 if resp.status.is_success() || resp.status.is_redirection() {
