@@ -9,6 +9,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use foldhash::HashMap as FastMap;
+
 use regex::{Regex, RegexSet};
 
 use crate::rule::{HostMatcher, PathMatcher};
@@ -19,6 +21,10 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// A node list this long or longer gets a [`RegexSet`] pre-filter, so a path that matches none
 /// of them costs one pass instead of one per regex.
 const SET_THRESHOLD: usize = 8;
+
+/// With this many distinct host regexes or more, a [`RegexSet`] over all of them gates the
+/// per-group probes.
+const HOST_SET_THRESHOLD: usize = 16;
 
 /// Path rules of one host group, in a radix tree keyed by the rule's literal bytes:
 /// exact paths and prefixes at their own node, regexes at the node of their anchored literal
@@ -273,9 +279,11 @@ impl PathIndexBuilder {
 pub(crate) struct HostIndex {
     /// Locations without a host rule.
     any: Option<PathIndex>,
-    exact: HashMap<Box<str>, PathIndex>,
+    /// foldhash: the keys come from config, so lookups of hostile hosts cannot lengthen
+    /// probe sequences, and hashing is the bulk of a lookup.
+    exact: FastMap<Box<str>, PathIndex>,
     /// Keyed by the suffix including its leading dot.
-    wildcard: HashMap<Box<str>, PathIndex>,
+    wildcard: FastMap<Box<str>, PathIndex>,
     /// One group per distinct host regex, sorted by the group's smallest rank.
     regex: Vec<(Regex, PathIndex)>,
     /// Pre-filter over all host regexes.
@@ -318,12 +326,12 @@ impl HostIndexBuilder {
 
     pub(crate) fn build(self) -> HostIndex {
         let build_map = |m: HashMap<Box<str>, PathIndexBuilder>| {
-            m.into_iter().map(|(k, b)| (k, b.build())).collect::<HashMap<_, _>>()
+            m.into_iter().map(|(k, b)| (k, b.build())).collect::<FastMap<_, _>>()
         };
         let mut regex: Vec<(Regex, PathIndex)> =
             self.regex.into_iter().map(|(r, b)| (r, b.build())).collect();
         regex.sort_by_key(|(_, p)| p.min());
-        let regex_set = if regex.len() >= 2 {
+        let regex_set = if regex.len() >= HOST_SET_THRESHOLD {
             regex_set_ci(regex.iter().map(|(r, _)| r.as_str()))
         } else {
             None
@@ -369,12 +377,15 @@ impl HostIndex {
             }
         }
         if self.regex_min < best && self.regex_set.as_ref().is_none_or(|s| s.is_match(host)) {
+            // The host regex holds for the whole group, so probe the (cheap) path index first
+            // and run the regex only when the group has something better to offer.
             for (regex, p) in &self.regex {
                 if p.min() >= best {
                     break;
                 }
-                if regex.is_match(host) {
-                    best = p.find(path, best);
+                let rank = p.find(path, best);
+                if rank < best && regex.is_match(host) {
+                    best = rank;
                 }
             }
         }

@@ -7,7 +7,7 @@ use regex::Regex;
 use crate::Error;
 use crate::explain::{Candidate, Explanation, Verdict};
 use crate::index::{HostIndex, HostIndexBuilder, NONE};
-use crate::rule::{HostBuf, HostMatcher, HostRule, PathMatcher, PathRule, WEIGHT_HOST};
+use crate::rule::{HostMatcher, HostRule, PathMatcher, PathRule, WEIGHT_HOST, host_part, with_host};
 
 /// One location: a host list, a path rule and an optional explicit weight.
 #[derive(Debug, Clone)]
@@ -133,9 +133,7 @@ impl Router {
     /// empty); `path` is the raw path without the query. Does not allocate (hosts over 255
     /// bytes with uppercase letters excepted).
     pub fn find(&self, host: &str, path: &str) -> Option<usize> {
-        let mut buf = HostBuf::new();
-        let host = buf.normalize(host);
-        let rank = self.index.find(host, path);
+        let rank = with_host(host, |host| self.index.find(host, path));
         self.order.get(rank as usize).copied()
     }
 
@@ -144,18 +142,18 @@ impl Router {
     /// for the property tests and benches.
     #[doc(hidden)]
     pub fn find_linear(&self, host: &str, path: &str) -> Option<usize> {
-        let mut buf = HostBuf::new();
-        let host = buf.normalize(host);
-        self.order.iter().copied().find(|&i| {
-            let c = &self.compiled[i];
-            c.host_matches(host) && c.path.is_match(path)
+        with_host(host, |host| {
+            self.order.iter().copied().find(|&i| {
+                let c = &self.compiled[i];
+                c.host_matches(host) && c.path.is_match(path)
+            })
         })
     }
 
     /// Every location in evaluation order with its verdict, and the winner.
     pub fn explain(&self, host: &str, path: &str) -> Explanation {
-        let mut buf = HostBuf::new();
-        let norm = buf.normalize(host);
+        let norm = host_part(host).to_ascii_lowercase();
+        let norm = norm.as_str();
         let mut winner = None;
         let candidates = self
             .order

@@ -224,35 +224,25 @@ pub(crate) fn normalize_wildcard(s: &str) -> String {
     out
 }
 
-/// A request host, normalised without allocating when it fits on the stack.
-pub(crate) struct HostBuf {
-    stack: [u8; 256],
-    heap: String,
-}
-
-impl HostBuf {
-    pub(crate) fn new() -> Self {
-        HostBuf { stack: [0; 256], heap: String::new() }
+/// Calls `f` with the normalised request host: port, brackets and trailing dot stripped,
+/// ASCII-lowercased. Borrows when already lowercase, else lowercases on the stack (the heap
+/// only for hosts over 255 bytes).
+#[inline]
+pub(crate) fn with_host<R>(raw: &str, f: impl FnOnce(&str) -> R) -> R {
+    let name = host_part(raw);
+    if !name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return f(name);
     }
-
-    /// Port/brackets/trailing dot stripped and ASCII-lowercased.
-    pub(crate) fn normalize<'a>(&'a mut self, raw: &'a str) -> &'a str {
-        let name = host_part(raw);
-        if !name.bytes().any(|b| b.is_ascii_uppercase()) {
-            return name;
+    let mut stack = [0u8; 256];
+    if let Some(dst) = stack.get_mut(..name.len()) {
+        dst.copy_from_slice(name.as_bytes());
+        dst.make_ascii_lowercase();
+        // ASCII lowercasing keeps UTF-8 valid, so this never fails.
+        if let Ok(s) = std::str::from_utf8(dst) {
+            return f(s);
         }
-        let bytes = name.as_bytes();
-        if let Some(dst) = self.stack.get_mut(..bytes.len()) {
-            dst.copy_from_slice(bytes);
-            dst.make_ascii_lowercase();
-            // ASCII lowercasing keeps UTF-8 valid, so this never fails.
-            if let Ok(s) = std::str::from_utf8(dst) {
-                return s;
-            }
-        }
-        self.heap = name.to_ascii_lowercase();
-        &self.heap
     }
+    f(&name.to_ascii_lowercase())
 }
 
 /// A host rule ready to test against a normalised host.
@@ -272,7 +262,7 @@ impl HostMatcher {
         })
     }
 
-    /// `host` must already be normalised ([`HostBuf::normalize`]).
+    /// `host` must already be normalised ([`with_host`]).
     pub(crate) fn is_match(&self, host: &str) -> bool {
         match self {
             HostMatcher::Exact(h) => **h == *host,
