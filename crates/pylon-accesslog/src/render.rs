@@ -115,11 +115,7 @@ fn needs_escape(b: u8) -> bool {
 /// client cannot end a quoted field or start a new log line. Other bytes, UTF-8 included,
 /// are copied as they are.
 pub(crate) fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Fast path: scan in blocks without early exit, which the compiler can vectorise.
-    let clean = bytes
-        .chunks(32)
-        .all(|chunk| !chunk.iter().fold(false, |dirty, &b| dirty | needs_escape(b)));
-    if clean {
+    if is_clean(bytes) {
         out.extend_from_slice(bytes);
         return;
     }
@@ -134,6 +130,43 @@ pub(crate) fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
             ]);
         } else {
             out.push(b);
+        }
+    }
+}
+
+/// No byte of `bytes` needs escaping. Checks eight bytes at a time (SWAR); shorter values
+/// and the tail are read as overlapping words, so a short value costs one step.
+fn is_clean(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    /// Some byte of `x` is below `n` (exact for n <= 0x80).
+    #[inline(always)]
+    fn has_less(x: u64, n: u8) -> bool {
+        x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS != 0
+    }
+    #[inline(always)]
+    fn has_byte(x: u64, b: u8) -> bool {
+        has_less(x ^ (ONES * u64::from(b)), 1)
+    }
+    #[inline(always)]
+    fn clean(w: [u8; 8]) -> bool {
+        let x = u64::from_ne_bytes(w);
+        !(has_less(x, 0x20) | has_byte(x, 0x7f) | has_byte(x, b'"') | has_byte(x, b'\\'))
+    }
+    match *bytes {
+        [] => true,
+        [a] => clean([a, a, a, a, a, a, a, a]),
+        [a, b] => clean([a, b, a, b, a, b, a, b]),
+        [a, b, c] => clean([a, b, c, a, b, c, a, b]),
+        [a, b, c, d, ..] if bytes.len() < 8 => match bytes.last_chunk::<4>() {
+            Some(&[e, f, g, h]) => clean([a, b, c, d, e, f, g, h]),
+            None => false,
+        },
+        _ => {
+            let mut words = bytes.chunks_exact(8);
+            let body = (&mut words).all(|w| <[u8; 8]>::try_from(w).is_ok_and(clean));
+            body && (words.remainder().is_empty()
+                || bytes.last_chunk::<8>().is_some_and(|w| clean(*w)))
         }
     }
 }
@@ -579,6 +612,21 @@ mod tests {
         r#"192.0.2.10 "GET /api/users?page=2&sort=name HTTP/1.1" 200 1.5KB "https://example.com/start" "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0""#
     );
     renders!(preset_combined_empty, "combined", empty(), r#"- "- - -" 0 0B "-" "-""#);
+
+    #[test]
+    fn clean_check_agrees_with_the_byte_rule() {
+        for b in 0..=255u8 {
+            for len in 1..=17 {
+                for at in 0..len {
+                    let mut v = vec![b'a'; len];
+                    v[at] = b;
+                    assert_eq!(is_clean(&v), !needs_escape(b), "byte {b:#x} at {at} of {len}");
+                }
+            }
+        }
+        assert!(is_clean(b""));
+        assert!(is_clean("é→µ".as_bytes()));
+    }
 
     #[test]
     fn escape_long_clean_and_dirty_values() {
