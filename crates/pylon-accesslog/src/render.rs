@@ -164,7 +164,7 @@ fn is_clean(bytes: &[u8]) -> bool {
         },
         _ => {
             let mut words = bytes.chunks_exact(8);
-            let body = (&mut words).all(|w| <[u8; 8]>::try_from(w).is_ok_and(clean));
+            let body = words.all(|w| <[u8; 8]>::try_from(w).is_ok_and(clean));
             body && (words.remainder().is_empty()
                 || bytes.last_chunk::<8>().is_some_and(|w| clean(*w)))
         }
