@@ -55,13 +55,25 @@
 //! | `{~name}` | cookie from the `Cookie` request header (case-sensitive name) |
 //! | `{$NAME}` | environment variable, read once at parse time |
 //!
-//! Missing or empty values print `-`, as do times before 1970 or after 9999. Times and
+//! Missing or empty values print `-`, as do times before 1970 or after 9999. Numbers always
+//! print (a `{status}` of 0, for a request that got no response, prints `0`). Times and
 //! durations are truncated, never rounded up.
 //!
 //! Every value taken from the request or response (headers, path, host, …) is escaped so a
 //! client cannot forge lines or break quoted fields: control bytes (0x00–0x1F, 0x7F), `"` and
 //! `\` are written as `\xHH` (upper-case hex), as nginx does. Other bytes, UTF-8 included, are
-//! copied unchanged.
+//! copied unchanged. Literal template text and `{$NAME}` values are the operator's and are
+//! copied as written (`{$NAME}` values are escaped too, once, at parse time).
+//!
+//! # Writing
+//!
+//! [`LogWriter::stdout`], [`LogWriter::file`] (append, create) and [`LogWriter::from_writer`]
+//! start one background thread that owns the output behind a 64 KiB `BufWriter`, fed by a
+//! bounded queue (`queue` lines, at least 1) and flushed whenever the queue runs empty. The
+//! writer adds the `\n` unless the line already ends with one. A full queue drops the line and
+//! counts it ([`LogWriter::dropped`]); failed writes are counted in
+//! [`LogWriter::write_errors`]. [`LogWriter::reopen`] reopens the file at its path (logrotate).
+//! Dropping the last handle drains the queue, waiting at most 5 s.
 
 mod error;
 mod facts;
