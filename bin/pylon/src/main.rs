@@ -120,6 +120,21 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!("{w}");
     }
     let pid_file = loaded.config.basic.pid_file.clone();
+    let upgrade = upgrade && {
+        match read_pid(&pid_file).ok().filter(|pid| pylon_proxy::is_running(*pid)) {
+            Some(old) => {
+                quit_when_listening(old, loaded.config.basic.upgrade_sock.clone());
+                true
+            }
+            None => {
+                tracing::warn!(
+                    "--upgrade: no running pylon found through {}; starting without one",
+                    pid_file.display()
+                );
+                false
+            }
+        }
+    };
     let options = pylon_proxy::RunOptions { config_path: path, upgrade, daemon, watch };
     let pylon = pylon_proxy::Pylon::new(loaded.config, options).map_err(|errors| {
         for e in &errors {
@@ -148,6 +163,30 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     tracing::info!("pylon stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The upgrade handshake from the new side: pingora's bootstrap binds `upgrade_sock` and
+/// waits for the old process's sockets, which it sends on SIGQUIT. Send that SIGQUIT once
+/// the socket is bound (a fresh file), so `pylon run --upgrade` is one command.
+fn quit_when_listening(old_pid: i32, upgrade_sock: PathBuf) {
+    let started = std::time::SystemTime::now() - std::time::Duration::from_millis(100);
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            let fresh = std::fs::symlink_metadata(&upgrade_sock)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= started);
+            if fresh {
+                match pylon_proxy::signal(old_pid, pylon_proxy::Signal::Quit) {
+                    Ok(()) => tracing::info!(old_pid, "asked the running pylon to hand over"),
+                    Err(e) => tracing::error!(old_pid, "cannot signal the running pylon: {e}"),
+                }
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        tracing::error!("{} was never bound; upgrade abandoned", upgrade_sock.display());
+    });
 }
 
 fn pingora_run_args() -> pylon_proxy::pingora::server::RunArgs {

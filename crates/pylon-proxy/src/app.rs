@@ -44,6 +44,7 @@ pub(crate) struct Shared {
     pub(crate) runtime: ArcSwap<Runtime>,
     pub(crate) stats: Stats,
     config_path: Option<PathBuf>,
+    options: RunOptions,
     /// The config to build the first runtime from, taken by the supervisor at start
     /// (after pingora forked, when daemonising: threads made before that are lost).
     initial: Mutex<Option<Config>>,
@@ -65,13 +66,47 @@ impl Shared {
         let rt = Runtime::build(config, Some(&current), &self.stats, None).await?;
         self.runtime.store(Arc::new(rt));
         if listeners_changed || threads_changed {
-            tracing::warn!(
-                "reloaded routes, upstreams, headers and logs; listener addresses, TLS listener \
-                 settings and threads take effect on the next `pylon run --upgrade`"
+            tracing::info!(
+                "reloaded routes, upstreams, headers and logs; listeners or threads changed: \
+                 starting a successor with --upgrade to take over the sockets"
             );
+            if let Err(e) = self.spawn_successor() {
+                tracing::error!(
+                    "cannot start the successor ({e}); the listener change waits for \
+                     `pylon run --upgrade`"
+                );
+            }
         } else {
             tracing::info!("configuration reloaded");
         }
+        Ok(())
+    }
+
+    /// Start `pylon run --upgrade` with this process's config and flags: it takes the
+    /// listening sockets over and tells this process to drain (SPEC §9: listener changes
+    /// trigger a graceful upgrade, no restart by hand).
+    fn spawn_successor(&self) -> std::io::Result<()> {
+        // After a binary upgrade on disk /proc/self/exe reads "… (deleted)": fall back to
+        // the path this process was started as, which is where the new binary now is.
+        let exe = std::env::current_exe()
+            .ok()
+            .filter(|p| p.exists())
+            .or_else(|| std::env::args_os().next().map(PathBuf::from).filter(|p| p.exists()))
+            .ok_or_else(|| std::io::Error::other("cannot find the pylon executable"))?;
+        let mut cmd = std::process::Command::new(exe);
+        cmd.arg("run").arg("--upgrade");
+        if let Some(path) = &self.options.config_path {
+            cmd.arg("-c").arg(path);
+        }
+        if self.options.daemon {
+            cmd.arg("--daemon");
+        }
+        if self.options.watch {
+            cmd.arg("--watch");
+        }
+        cmd.stdin(std::process::Stdio::null());
+        let child = cmd.spawn()?;
+        tracing::info!(pid = child.id(), "successor started");
         Ok(())
     }
 }
@@ -126,6 +161,7 @@ impl Pylon {
             runtime: ArcSwap::from_pointee(Runtime::empty(&config)),
             stats: Stats::default(),
             config_path: options.config_path.clone(),
+            options: options.clone(),
             initial: Mutex::new(Some(config)),
             reload_lock: tokio::sync::Mutex::new(()),
         });

@@ -54,3 +54,8 @@ pub fn signal(pid: i32, sig: Signal) -> std::io::Result<()> {
     };
     kill(nix::unistd::Pid::from_raw(pid), s).map_err(std::io::Error::from)
 }
+
+/// Whether process `pid` exists (signal 0).
+pub fn is_running(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
