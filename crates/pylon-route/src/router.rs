@@ -7,7 +7,9 @@ use regex::Regex;
 use crate::Error;
 use crate::explain::{Candidate, Explanation, Verdict};
 use crate::index::{HostIndex, HostIndexBuilder, NONE};
-use crate::rule::{HostMatcher, HostRule, PathMatcher, PathRule, WEIGHT_HOST, host_part, with_host};
+use crate::rule::{
+    HostMatcher, HostRule, PathMatcher, PathRule, WEIGHT_HOST, host_part, with_host,
+};
 
 /// One location: a host list, a path rule and an optional explicit weight.
 #[derive(Debug, Clone)]
@@ -64,7 +66,7 @@ impl RouterBuilder {
 ///
 /// [`find`](Router::find) answers exactly what a linear scan in weight order would, at a cost
 /// that barely depends on the number of locations.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Router {
     routes: Vec<Route>,
     compiled: Vec<Compiled>,
@@ -72,6 +74,36 @@ pub struct Router {
     /// rank -> index
     order: Vec<usize>,
     index: HostIndex,
+}
+
+/// Shows the routes in evaluation order with their weights, not the index internals.
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Entry<'a>(&'a Route, u32);
+        impl std::fmt::Debug for Entry<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let hosts: Vec<String> = self.0.hosts.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "{} (weight {}): host `{}` path `{}`",
+                    self.0.name,
+                    self.1,
+                    hosts.join(","),
+                    self.0.path
+                )
+            }
+        }
+        f.debug_struct("Router")
+            .field(
+                "routes",
+                &self
+                    .order
+                    .iter()
+                    .map(|&i| Entry(&self.routes[i], self.weights[i]))
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]

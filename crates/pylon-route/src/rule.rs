@@ -194,16 +194,18 @@ pub(crate) fn compile_host_regex(pattern: &str) -> Result<Regex, Error> {
 /// The host name of a raw `Host` value: port, IPv6 brackets and one trailing dot removed.
 /// Case is left alone.
 pub(crate) fn host_part(raw: &str) -> &str {
-    let raw = raw.trim();
+    // Byte scans: hosts are short, and `:`/`]` are ASCII so every index is a char boundary.
+    let raw = raw.trim_ascii();
+    let colon = |s: &str| s.bytes().position(|b| b == b':');
     let name = if let Some(rest) = raw.strip_prefix('[') {
-        match rest.find(']') {
+        match rest.bytes().position(|b| b == b']') {
             Some(end) => &rest[..end],
             None => rest,
         }
     } else {
-        match raw.find(':') {
+        match colon(raw) {
             // exactly one colon: `name:port`; more than one: a bare IPv6 address
-            Some(i) if !raw[i + 1..].contains(':') => &raw[..i],
+            Some(i) if colon(&raw[i + 1..]).is_none() => &raw[..i],
             _ => raw,
         }
     };

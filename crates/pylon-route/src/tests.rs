@@ -372,3 +372,17 @@ fn rewrite_new_matches_parse() {
     let rw = Rewrite::new("^/a/(.*)", "/b/$1").unwrap();
     assert_eq!(rw.apply("/a/c").as_deref(), Some("/b/c"));
 }
+
+#[test]
+fn router_debug_is_compact() {
+    let r = router(&[("a.com", "/x")]);
+    let s = format!("{r:?}");
+    assert!(s.contains("r0 (weight 40962): host `a.com` path `/x`"), "{s}");
+}
+
+#[test]
+fn router_is_send_sync_clone() {
+    fn check<T: Send + Sync + Clone>() {}
+    check::<Router>();
+    check::<Rewrite>();
+}
