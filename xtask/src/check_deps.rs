@@ -8,10 +8,36 @@ use anyhow::{Context, bail, ensure};
 
 /// (crate, crates it must not depend on)
 const RULES: &[(&str, &[&str])] = &[
-    ("pylon-config", &["pylon-route", "pylon-upstream", "pylon-accesslog", "pylon-proxy", "tokio", "pingora-core"]),
-    ("pylon-route", &["pylon-config", "pylon-upstream", "pylon-accesslog", "pylon-proxy", "pingora-core", "tokio"]),
-    ("pylon-accesslog", &["pylon-config", "pylon-route", "pylon-upstream", "pylon-proxy", "pingora-core", "tokio"]),
-    ("pylon-upstream", &["pylon-config", "pylon-route", "pylon-accesslog", "pylon-proxy", "pingora-proxy"]),
+    (
+        "pylon-config",
+        &[
+            "pylon-route",
+            "pylon-upstream",
+            "pylon-accesslog",
+            "pylon-proxy",
+            "tokio",
+            "pingora-core",
+        ],
+    ),
+    (
+        "pylon-route",
+        &[
+            "pylon-config",
+            "pylon-upstream",
+            "pylon-accesslog",
+            "pylon-proxy",
+            "pingora-core",
+            "tokio",
+        ],
+    ),
+    (
+        "pylon-accesslog",
+        &["pylon-config", "pylon-route", "pylon-upstream", "pylon-proxy", "pingora-core", "tokio"],
+    ),
+    (
+        "pylon-upstream",
+        &["pylon-config", "pylon-route", "pylon-accesslog", "pylon-proxy", "pingora-proxy"],
+    ),
     ("pylon-proxy", &["pylon"]),
     ("pylon", &["pylon-route", "pylon-upstream", "pylon-accesslog"]),
 ];
@@ -49,7 +75,11 @@ fn package_names(root: &Path) -> anyhow::Result<Vec<String>> {
         .args(["metadata", "--format-version", "1", "--locked"])
         .output()
         .context("running cargo metadata")?;
-    ensure!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    ensure!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout)?;
     // The "packages" array lists `"name":"X","version"`; a full JSON parser is not needed
     // for this one field, and keeps xtask's dependencies to anyhow alone.

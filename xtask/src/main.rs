@@ -3,9 +3,11 @@
 //! Tasks:
 //! - `check-deps`: the dependency-direction guard of STYLE.md §2.
 //! - `bench`: run the criterion benches (`-- --save-baseline NAME` etc. are passed through).
+//! - `bench-proxy`: pylon against nginx as a reverse proxy, same run, CPU µs per request.
 //! - `validate-conf`: validate every `conf/*.toml` with `pylon check`.
 
 mod check_deps;
+mod proxy_bench;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -15,8 +17,9 @@ fn main() -> ExitCode {
         Some("check-deps") => check_deps::run(&root()),
         Some("bench") => bench(&root(), &args[1..]),
         Some("validate-conf") => validate_conf(&root()),
+        Some("bench-proxy") => proxy_bench::run(&root(), &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <check-deps|bench|validate-conf> [args]");
+            eprintln!("usage: cargo xtask <check-deps|bench|bench-proxy|validate-conf> [args]");
             return ExitCode::from(2);
         }
     };
