@@ -63,12 +63,11 @@ impl PathIndex {
         self.nodes.first().map_or(NONE, |n| n.plain_min.min(n.regex_min))
     }
 
-    /// The smallest rank `< best` whose path rule matches, else `best`.
+    /// The smallest rank `< best` of an exact or prefix rule matching `path`, else `best`:
+    /// one walk down the tree.
     #[inline]
-    pub(crate) fn find(&self, path: &str, mut best: u32) -> u32 {
-        let Some(root) = self.nodes.first() else { return best };
-        // Pass 1: exact and prefix rules, one walk down the tree.
-        let mut node = root;
+    pub(crate) fn find_plain(&self, path: &str, mut best: u32) -> u32 {
+        let Some(mut node) = self.nodes.first() else { return best };
         let mut rest = path.as_bytes();
         loop {
             if node.plain_min >= best {
@@ -84,8 +83,14 @@ impl PathIndex {
                 None => break,
             }
         }
-        // Pass 2: regexes (weighted lowest by default, so usually skipped right here).
-        let mut node = root;
+        best
+    }
+
+    /// The smallest rank `< best` of a regex rule matching `path`, else `best`. Only regexes
+    /// at nodes on the path's walk (their literal prefix matches) and ranked below `best` run.
+    #[inline]
+    pub(crate) fn find_regex(&self, path: &str, mut best: u32) -> u32 {
+        let Some(mut node) = self.nodes.first() else { return best };
         let mut rest = path.as_bytes();
         loop {
             if node.regex_min >= best {
@@ -359,15 +364,52 @@ fn regex_set_ci<'a>(patterns: impl Iterator<Item = &'a str>) -> Option<RegexSet>
 
 impl HostIndex {
     /// Smallest matching rank for a normalised host and a raw path, or [`NONE`].
+    ///
+    /// Two phases: exact/prefix rules of every applicable host group first, then regexes, so
+    /// a regex only runs when nothing cheaper already beats it.
     #[inline]
     pub(crate) fn find(&self, host: &str, path: &str) -> u32 {
         let mut best = NONE;
+        self.each_group(host, |p| best = p.find_plain(path, best));
+        let regex_groups =
+            self.regex_min < best && self.regex_set.as_ref().is_none_or(|s| s.is_match(host));
+        if regex_groups {
+            // The host regex holds for the whole group, so probe the (cheap) path index first
+            // and run the host regex only when the group has something better to offer.
+            for (regex, p) in &self.regex {
+                if p.min() >= best {
+                    break;
+                }
+                let rank = p.find_plain(path, best);
+                if rank < best && regex.is_match(host) {
+                    best = rank;
+                }
+            }
+        }
+        self.each_group(host, |p| best = p.find_regex(path, best));
+        if regex_groups {
+            for (regex, p) in &self.regex {
+                if p.min() >= best {
+                    break;
+                }
+                let rank = p.find_regex(path, best);
+                if rank < best && regex.is_match(host) {
+                    best = rank;
+                }
+            }
+        }
+        best
+    }
+
+    /// Calls `f` with the path index of every non-regex host group that applies to `host`.
+    #[inline]
+    fn each_group(&self, host: &str, mut f: impl FnMut(&PathIndex)) {
         if let Some(any) = &self.any {
-            best = any.find(path, best);
+            f(any);
         }
         if !self.exact.is_empty() {
             if let Some(p) = self.exact.get(host) {
-                best = p.find(path, best);
+                f(p);
             }
         }
         if !self.wildcard.is_empty() {
@@ -376,24 +418,10 @@ impl HostIndex {
             for (i, b) in host.bytes().enumerate().skip(1) {
                 if b == b'.' {
                     if let Some(p) = self.wildcard.get(&host[i..]) {
-                        best = p.find(path, best);
+                        f(p);
                     }
                 }
             }
         }
-        if self.regex_min < best && self.regex_set.as_ref().is_none_or(|s| s.is_match(host)) {
-            // The host regex holds for the whole group, so probe the (cheap) path index first
-            // and run the regex only when the group has something better to offer.
-            for (regex, p) in &self.regex {
-                if p.min() >= best {
-                    break;
-                }
-                let rank = p.find(path, best);
-                if rank < best && regex.is_match(host) {
-                    best = rank;
-                }
-            }
-        }
-        best
     }
 }
