@@ -1,0 +1,242 @@
+//! The command line (SPEC §2): check, explain, --help, the embedded default config.
+
+use std::time::Duration;
+
+use crate::util::*;
+
+const BROKEN: &str = r#"[basic]
+threads = 1
+bogus = 1
+
+[upstreams.a]
+addrs = ["127.0.0.1:notaport"]
+
+[locations.x]
+upstream = "nope"
+path = "~(("
+
+[locations.y]
+upstream = "a"
+path = "/"
+proxy_set_headers = ["X-A: $bogusvar"]
+client_max_body_size = "ten"
+
+[servers.s]
+addr = "127.0.0.1:1"
+locations = ["x", "y", "zz"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_every_error_with_file_line_and_key() {
+    bounded(async {
+        let dir = Dir::new();
+        let path = dir.write("broken.toml", BROKEN);
+        let (code, _out, err) = pylon_cmd(&["check", "-c", &path.display().to_string()]).await;
+        assert_eq!(code, 1, "{err}");
+        let expected: &[(u32, &str)] = &[
+            (3, "basic.bogus"),
+            (6, "upstreams.a.addrs"),
+            (9, "locations.x.upstream"),
+            (10, "locations.x.path"),
+            (15, "locations.y.proxy_set_headers"),
+            (16, "locations.y.client_max_body_size"),
+            (20, "servers.s.locations"),
+        ];
+        for (line, key) in expected {
+            let found =
+                err.lines().any(|l| l.contains(&format!("broken.toml:{line}:")) && l.contains(key));
+            assert!(found, "no error for {key} at broken.toml:{line} in:\n{err}");
+        }
+    })
+    .await;
+}
+
+fn good_config(dir: &Dir) -> String {
+    format!(
+        "{basic}[upstreams.a]\naddrs = [\"127.0.0.1:9\", \"127.0.0.1:10 2\"]\n\
+         [upstreams.unused]\naddrs = [\"127.0.0.1:11\"]\n\
+         [locations.hosted]\nupstream = \"a\"\nhost = \"other.test\"\npath = \"/api\"\n\
+         [locations.api]\nupstream = \"a\"\npath = \"/api\"\nrewrite = \"^/api/(.*)$ /v1/$1\"\n\
+         [locations.shadowed]\nupstream = \"a\"\npath = \"/api\"\n\
+         [locations.re]\nupstream = \"a\"\npath = \"~^/nomatch\"\n\
+         [locations.pong]\npath = \"=/ping\"\nreturn = \"200 pong\"\n\
+         [servers.s]\naddr = \"127.0.0.1:1\"\n\
+         locations = [\"hosted\", \"api\", \"shadowed\", \"re\", \"pong\"]\n",
+        basic = dir.basic(""),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_prints_route_table_and_lints() {
+    bounded(async {
+        let dir = Dir::new();
+        let path = dir.write("good.toml", &good_config(&dir));
+        let (code, out, err) = pylon_cmd(&["check", "-c", &path.display().to_string()]).await;
+        assert_eq!(code, 0, "{out}\n{err}");
+        // The route table, in evaluation order with computed weights.
+        let rows: Vec<(&str, &str)> = out
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                let (_rank, weight, name) = (f.next()?, f.next()?, f.next()?);
+                weight.parse::<u32>().ok().map(|_| (name, weight))
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("pong", "65541"),
+                ("hosted", "40964"),
+                ("api", "32772"),
+                ("shadowed", "32772"),
+                ("re", "16393"),
+            ],
+            "route table:\n{out}"
+        );
+        let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning:")).collect();
+        assert!(
+            warnings.iter().any(|w| w.contains("upstreams.unused")),
+            "no unused-upstream lint: {err}"
+        );
+        assert!(
+            warnings.iter().any(|w| w.contains("locations.shadowed") && w.contains("never match")),
+            "no shadowed-location lint: {err}"
+        );
+        assert!(!err.lines().any(|l| l.starts_with("error")), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_shows_the_route_decision() {
+    bounded(async {
+        let dir = Dir::new();
+        let path = dir.write("good.toml", &good_config(&dir)).display().to_string();
+        let (code, out, err) = pylon_cmd(&[
+            "explain",
+            "-c",
+            &path,
+            "http://x.test:1/api/users?id=1",
+            "-H",
+            "Host: x.test",
+        ])
+        .await;
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("server:   s (127.0.0.1:1)"), "{out}");
+        let line_of = |name: &str| {
+            out.lines()
+                .find(|l| {
+                    l.split_whitespace().nth(2) == Some(name)
+                        || l.split_whitespace().nth(3) == Some(name)
+                })
+                .unwrap_or_else(|| panic!("no candidate line for {name}:\n{out}"))
+                .to_owned()
+        };
+        let hosted = line_of("hosted");
+        assert!(hosted.contains("40964") && hosted.contains("host"), "{hosted}");
+        let api = line_of("api");
+        assert!(api.contains("32772") && api.contains("matched"), "{api}");
+        let re = line_of("re");
+        assert!(re.contains("16393") && re.contains("path does not match"), "{re}");
+        // Candidates in evaluation order.
+        let pos = |s: &str| out.find(s).expect("candidate");
+        assert!(pos(&hosted) < pos(&api) && pos(&api) < pos(&re), "{out}");
+        assert!(out.contains("location: api"), "{out}");
+        assert!(out.contains("upstream path: /v1/users?id=1"), "{out}");
+        assert!(out.contains("upstream: a"), "{out}");
+        // Smooth weighted round robin picks the weight-2 peer first.
+        assert!(out.contains("peer:     127.0.0.1:10"), "{out}");
+
+        // Host matching: the hosted location wins for its host.
+        let (code, out, _) = pylon_cmd(&[
+            "explain",
+            "-c",
+            &path,
+            "http://other.test:1/api",
+            "-H",
+            "Host: Other.Test",
+        ])
+        .await;
+        assert_eq!(code, 0);
+        assert!(out.contains("location: hosted"), "{out}");
+        // No match: 404.
+        let (code, out, _) = pylon_cmd(&["explain", "-c", &path, "http://x.test:1/zzz"]).await;
+        assert_eq!(code, 0);
+        assert!(out.contains("404"), "{out}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_on_every_command() {
+    bounded(async {
+        let (code, out, _) = pylon_cmd(&["--help"]).await;
+        assert_eq!(code, 0);
+        for cmd in ["run", "check", "explain", "reload"] {
+            assert!(out.contains(cmd), "--help does not list {cmd}:\n{out}");
+        }
+        for (cmd, flag) in [
+            ("run", "--config"),
+            ("check", "--config"),
+            ("explain", "--header"),
+            ("reload", "--config"),
+        ] {
+            let (code, out, err) = pylon_cmd(&[cmd, "--help"]).await;
+            assert_eq!(code, 0, "{cmd} --help: {err}");
+            assert!(out.contains("Usage: pylon") && out.contains(flag), "{cmd} --help:\n{out}");
+        }
+        let (code, _, err) = pylon_cmd(&["no-such-command"]).await;
+        assert_eq!(code, 2, "{err}");
+    })
+    .await;
+}
+
+/// `pylon` with no config serves `/ping` on 127.0.0.1:6188 — checked only when 6188 is
+/// free (another instance may be using it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_default_serves_ping() {
+    bounded(async {
+        if std::net::TcpListener::bind("127.0.0.1:6188").is_err() {
+            eprintln!("127.0.0.1:6188 is in use: not testing the embedded default");
+            return;
+        }
+        let dir = Dir::new();
+        let mut child = std::process::Command::new(pylon_bin())
+            .env_remove("PYLON_CONFIG")
+            .env_remove("PYLON_LOG")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(dir.join("out")).expect("file"))
+            .stderr(std::fs::File::create(dir.join("err")).expect("file"))
+            .spawn()
+            .expect("spawn pylon");
+        let guard = KillOnDrop(&mut child);
+        let c = client();
+        let got = eventually(Duration::from_secs(15), "the default /ping", || {
+            let c = c.clone();
+            async move {
+                let r = c.get("http://127.0.0.1:6188/ping").send().await.ok()?;
+                Some((r.status().as_u16(), r.text().await.ok()?))
+            }
+        })
+        .await;
+        assert_eq!(got, (200, "pong\n".to_owned()));
+        // A clean stop (SIGTERM) so the default pid file is removed.
+        let pid = nix::unistd::Pid::from_raw(guard.0.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        eventually(Duration::from_secs(10), "pylon exits on SIGTERM", || {
+            let exited = guard.0.try_wait().ok().flatten().is_some();
+            async move { exited.then_some(()) }
+        })
+        .await;
+    })
+    .await;
+}
+
+struct KillOnDrop<'a>(&'a mut std::process::Child);
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

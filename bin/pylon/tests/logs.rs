@@ -1,0 +1,83 @@
+//! Access log (SPEC §6): one line per request, custom templates and presets, to a file.
+
+use std::{path::Path, time::Duration};
+
+use crate::util::*;
+
+async fn log_lines(path: &Path, n: usize) -> Vec<String> {
+    eventually(Duration::from_secs(10), &format!("{n} lines in {}", path.display()), || async {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        (lines.len() >= n).then_some(lines)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_custom_template_and_combined() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let custom = dir.join("custom.log");
+        let combined = dir.join("combined.log");
+        let p = Pylon::start_n(&dir, 2, |ports| {
+            format!(
+                "{basic}[upstreams.up]\naddrs = [{addr}]\n\
+                 [locations.app]\nupstream = \"up\"\npath = \"/app\"\n\
+                 [locations.pong]\npath = \"=/ping\"\nreturn = \"200 pong\"\n\
+                 [servers.main]\naddr = \"127.0.0.1:{p0}\"\nlocations = [\"app\", \"pong\"]\n\
+                 access_log = \"{{method}} {{path}} {{status}} {{>X-Test}} {{<X-Resp}} {{location}} {{upstream_addr}}\"\n\
+                 access_log_path = {custom}\n\
+                 [servers.comb]\naddr = \"127.0.0.1:{p1}\"\nlocations = [\"app\"]\n\
+                 access_log = \"combined\"\naccess_log_path = {combined}\n",
+                basic = dir.basic(""),
+                addr = q(&up.addr.to_string()),
+                p0 = ports[0],
+                p1 = ports[1],
+                custom = q(&custom.display().to_string()),
+                combined = q(&combined.display().to_string()),
+            )
+        })
+        .await;
+        let c = client();
+        let got = send(c.get(p.url("/app/one?x=1")).header("x-test", "t1")).await;
+        assert_eq!(got.status, 200);
+        let got = send(c.post(p.url("/app/two")).body("abc")).await;
+        assert_eq!(got.status, 200);
+        assert_eq!(get(&c, &p.url("/ping"), None).await.status, 200);
+        assert_eq!(get(&c, &p.url("/missing"), None).await.status, 404);
+
+        let lines = log_lines(&custom, 4).await;
+        let ua = up.addr.to_string();
+        assert_eq!(
+            lines,
+            [
+                format!("GET /app/one 200 t1 resp-value app {ua}"),
+                format!("POST /app/two 200 - resp-value app {ua}"),
+                "GET /ping 200 - - pong -".to_owned(),
+                "GET /missing 404 - - - -".to_owned(),
+            ]
+        );
+
+        let url = format!("http://127.0.0.1:{}/app/c?x=1", p.ports[1]);
+        let got = send(
+            c.get(&url).header("referer", "http://ref.test/").header("user-agent", "ua-e2e/1"),
+        )
+        .await;
+        assert_eq!(got.status, 200);
+        let lines = log_lines(&combined, 1).await;
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let line = &lines[0];
+        // `{remote} "{method} {uri} {proto}" {status} {size_human} "{referer}" "{user_agent}"`
+        let (remote, rest) = line.split_once(' ').expect("remote");
+        assert!(remote.starts_with("127.0.0.1"), "{line}");
+        assert!(
+            rest.starts_with("\"GET /app/c?x=1 HTTP/1.1\" 200 "),
+            "combined line {line:?}"
+        );
+        assert!(rest.ends_with(" \"http://ref.test/\" \"ua-e2e/1\""), "combined line {line:?}");
+        // Nothing else logged to the custom file meanwhile.
+        assert_eq!(log_lines(&custom, 4).await.len(), 4);
+    })
+    .await;
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests of the `pylon` binary: the real binary as a child process, real
+//! upstream servers and a real HTTP client, all on loopback.
+
+mod util;
+
+mod cli;
+mod errors;
+mod headers;
+mod logs;
+mod reload;
+mod routing;
+mod stats;
+mod upstreams;
