@@ -121,6 +121,19 @@ fn server_key_removed_after_validation_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn certificate_removed_before_the_listeners_start_is_an_error_not_a_panic() {
+    let f = fixture();
+    let server = format!("tls = true\n{}", server_pair(&f.one.cert_path, &f.one.key_path));
+    let path = write_config(f.dir.path(), &server, "");
+    let pylon = validate(&path).unwrap_or_else(|e| panic!("refused: {e:#?}"));
+    std::fs::remove_file(&f.one.cert_path).unwrap();
+    match pylon.into_server() {
+        Ok(_) => panic!("into_server accepted a missing certificate"),
+        Err(diags) => assert_names(&diags, "servers.s.", &f.one.cert_path),
+    }
+}
+
+#[test]
 fn garbage_certificate_file() {
     let f = fixture();
     let garbage = f.dir.path().join("garbage.crt");

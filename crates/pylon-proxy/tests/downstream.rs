@@ -80,6 +80,38 @@ async fn h2c_prior_knowledge_and_h1_on_the_same_plain_port() {
     assert_eq!(header(&resp, "x-up-path"), "/plain/d");
 }
 
+#[tokio::test]
+async fn no_h2c_on_a_plain_listener_with_h2_disabled() {
+    let env = &*ENV;
+    let h2c = client("pylon.test", env.plain_noh2).http2_prior_knowledge().build().unwrap();
+    let answer =
+        bounded(h2c.get(url("http", "pylon.test", env.plain_noh2, "/plain/")).send()).await;
+    assert!(answer.is_err(), "h2c was served with enable_h2 = false: {answer:?}");
+    let h1 = client("pylon.test", env.plain_noh2).http1_only().build().unwrap();
+    let resp =
+        bounded(h1.get(url("http", "pylon.test", env.plain_noh2, "/plain/")).send()).await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn h2_authority_chooses_the_location_and_becomes_the_upstream_host() {
+    let env = &*ENV;
+    // h2 sends no Host header, only :authority; the location has host = "hosted.wild.test".
+    let c = client("hosted.wild.test", env.sni).build().unwrap();
+    let resp = bounded(c.get(url("https", "hosted.wild.test", env.sni, "/hosted/x")).send())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.version(), Version::HTTP_2);
+    assert_eq!(header(&resp, "x-up-version"), "HTTP/1.1");
+    assert_eq!(header(&resp, "x-up-host"), format!("hosted.wild.test:{}", env.sni.port()));
+    let c = client("other.wild.test", env.sni).build().unwrap();
+    let resp =
+        bounded(c.get(url("https", "other.wild.test", env.sni, "/hosted/x")).send()).await.unwrap();
+    assert_eq!(resp.version(), Version::HTTP_2);
+    assert_eq!(resp.status(), 404);
+}
+
 // ---------------------------------------------------------------------------------------------
 // SNI
 

@@ -4,8 +4,9 @@
 
 use crate::util::{ENV, bounded, client, header, url};
 
-/// `GET path` through the plain listener: status, `x-up-version`, `x-up-tls`, `x-up-path`.
-async fn get(path: &str) -> (u16, String, String, String) {
+/// `GET path` through the plain listener: status, `x-up-version`, `x-up-tls`, `x-up-sni`,
+/// `x-up-path`.
+async fn get(path: &str) -> (u16, String, String, String, String) {
     let env = &*ENV;
     let c = client("pylon.test", env.plain).http1_only().build().expect("client");
     let resp =
@@ -14,6 +15,7 @@ async fn get(path: &str) -> (u16, String, String, String) {
         resp.status().as_u16(),
         header(&resp, "x-up-version").to_owned(),
         header(&resp, "x-up-tls").to_owned(),
+        header(&resp, "x-up-sni").to_owned(),
         header(&resp, "x-up-path").to_owned(),
     );
     // Read the body to the end so that a broken response fails here.
@@ -22,14 +24,15 @@ async fn get(path: &str) -> (u16, String, String, String) {
 }
 
 macro_rules! upstream_cases {
-    ($($test:ident: $path:literal => $status:literal, $version:literal, $tls:literal;)*) => {$(
+    ($($test:ident: $path:literal => $status:literal, $version:literal, $tls:literal, $sni:literal;)*) => {$(
         #[tokio::test]
         async fn $test() {
-            let (status, version, tls, path) = get($path).await;
+            let (status, version, tls, sni, path) = get($path).await;
             assert_eq!(status, $status, "status of {}", $path);
             if $status == 200 {
                 assert_eq!(version, $version, "HTTP version the upstream saw");
                 assert_eq!(tls, $tls, "whether the upstream saw TLS");
+                assert_eq!(sni, $sni, "SNI the upstream saw");
                 assert_eq!(path, $path, "path the upstream saw");
             }
         }
@@ -37,24 +40,27 @@ macro_rules! upstream_cases {
 }
 
 upstream_cases! {
-    plain_h1_upstream: "/plain/p" => 200, "HTTP/1.1", "false";
+    plain_h1_upstream: "/plain/p" => 200, "HTTP/1.1", "false", "-";
     // alpn = "h2" without tls: h2c (prior knowledge) to a plaintext upstream.
-    h2c_upstream: "/h2c/p" => 200, "HTTP/2.0", "false";
+    h2c_upstream: "/h2c/p" => 200, "HTTP/2.0", "false", "-";
     // tls + verify_cert = true (default) + ca_file + sni in the certificate.
-    tls_verified_with_ca_file: "/tls-verify/p" => 200, "HTTP/1.1", "true";
-    // No sni: it defaults to the peer's host (127.0.0.1, an IP SAN of the leaf), never empty.
-    tls_sni_defaults_to_the_host: "/tls-default-sni/p" => 200, "HTTP/1.1", "true";
+    tls_verified_with_ca_file: "/tls-verify/p" => 200, "HTTP/1.1", "true", "upstream.test";
+    // No sni: it defaults to the peer's host. An IP is verified against the IP SAN
+    // (TLS sends no SNI for an IP literal) …
+    tls_sni_defaults_to_the_ip: "/tls-default-sni/p" => 200, "HTTP/1.1", "true", "-";
+    // … and a host name is sent as the SNI.
+    tls_sni_defaults_to_the_host_name: "/tls-host-sni/p" => 200, "HTTP/1.1", "true", "localhost";
     // verify_cert = true without ca_file: the system roots do not know the test CA.
-    tls_untrusted_ca_refused: "/tls-system-roots/p" => 502, "", "";
+    tls_untrusted_ca_refused: "/tls-system-roots/p" => 502, "", "", "";
     // verify_cert = false against a certificate from a CA nobody trusts.
-    tls_verify_off_accepts_untrusted: "/tls-noverify/p" => 200, "HTTP/1.1", "true";
+    tls_verify_off_accepts_untrusted: "/tls-noverify/p" => 200, "HTTP/1.1", "true", "-";
     // sni = "wrong.test", not a name of the certificate: refused.
-    tls_wrong_upstream_name_refused: "/tls-wrong-sni/p" => 502, "", "";
-    tls_alpn_h2: "/tls-h2/p" => 200, "HTTP/2.0", "true";
+    tls_wrong_upstream_name_refused: "/tls-wrong-sni/p" => 502, "", "", "";
+    tls_alpn_h2: "/tls-h2/p" => 200, "HTTP/2.0", "true", "upstream.test";
     // h2h1 offers both: the upstream picks h2 …
-    tls_alpn_h2h1_picks_h2: "/tls-h2h1/p" => 200, "HTTP/2.0", "true";
+    tls_alpn_h2h1_picks_h2: "/tls-h2h1/p" => 200, "HTTP/2.0", "true", "upstream.test";
     // … and an upstream that only speaks http/1.1 gets h1.
-    tls_alpn_h2h1_falls_back_to_h1: "/tls-h2h1-h1only/p" => 200, "HTTP/1.1", "true";
+    tls_alpn_h2h1_falls_back_to_h1: "/tls-h2h1-h1only/p" => 200, "HTTP/1.1", "true", "upstream.test";
 }
 
 #[tokio::test]

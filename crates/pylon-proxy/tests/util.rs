@@ -24,7 +24,10 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tokio::net::TcpListener;
 use tokio_rustls::{
     TlsAcceptor,
-    rustls::{self, pki_types::CertificateDer},
+    rustls::{
+        self,
+        pki_types::{CertificateDer, pem::PemObject},
+    },
 };
 use tokio_tungstenite::tungstenite::{
     Message,
@@ -134,14 +137,24 @@ pub(crate) static BIG_BODY: LazyLock<Bytes> = LazyLock::new(|| {
     Bytes::from(v)
 });
 
-/// The answer of every HTTP upstream: what it saw, in `x-up-*` headers.
+/// The answer of every HTTP upstream: what it saw, in `x-up-*` headers (`x-up-sni`: the
+/// TLS server name the client sent, `-` for none).
 /// `…/upload` answers `len=N fnv=HEX` of the request body; `…/download` sends [`BIG_BODY`].
-async fn handle(req: Request<Incoming>, tls: bool) -> Result<Response<Full<Bytes>>, hyper::Error> {
+async fn handle(
+    req: Request<Incoming>,
+    tls: bool,
+    sni: Option<String>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let mut resp = Response::builder()
         .header("x-up-version", format!("{:?}", req.version()))
         .header("x-up-path", path.clone())
-        .header("x-up-tls", tls.to_string());
+        .header("x-up-tls", tls.to_string())
+        .header("x-up-sni", sni.unwrap_or_else(|| "-".into()));
+    let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
+    if let Some(host) = host.or_else(|| req.uri().authority().map(|a| a.as_str())) {
+        resp = resp.header("x-up-host", host.to_owned());
+    }
     if let Some(v) = req.headers().get("x-test") {
         resp = resp.header("x-up-x-test", v.clone());
     }
@@ -167,11 +180,12 @@ async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>) {
                 Some(acceptor) => {
                     // Health checks connect and hang up: a failed handshake is normal.
                     let Ok(stream) = acceptor.accept(stream).await else { return };
-                    let service = service_fn(|r| handle(r, true));
+                    let sni = stream.get_ref().1.server_name().map(str::to_owned);
+                    let service = service_fn(|r| handle(r, true, sni.clone()));
                     let _ = builder.serve_connection(TokioIo::new(stream), service).await;
                 }
                 None => {
-                    let service = service_fn(|r| handle(r, false));
+                    let service = service_fn(|r| handle(r, false, None));
                     let _ = builder.serve_connection(TokioIo::new(stream), service).await;
                 }
             }
@@ -212,7 +226,7 @@ async fn serve_ws(listener: TcpListener) {
 
 /// A rustls acceptor presenting `leaf` with the given ALPN protocols.
 fn acceptor(leaf: &Leaf, alpn: &[&[u8]]) -> TlsAcceptor {
-    use rustls::pki_types::{PrivateKeyDer, pem::PemObject};
+    use rustls::pki_types::PrivateKeyDer;
     let key = PrivateKeyDer::from_pem_file(&leaf.key_path).expect("key pem");
     let mut config = rustls::ServerConfig::builder()
         .with_no_client_auth()
@@ -226,7 +240,7 @@ fn acceptor(leaf: &Leaf, alpn: &[&[u8]]) -> TlsAcceptor {
 struct Upstreams {
     /// Plain h1 + h2c.
     plain: SocketAddr,
-    /// TLS, leaf `upstream.test` + `127.0.0.1` from the test CA, ALPN h2 and http/1.1.
+    /// TLS, leaf `upstream.test` + `127.0.0.1` + `localhost` from the test CA, ALPN h2 and http/1.1.
     tls: SocketAddr,
     /// TLS, the same names from a CA nobody trusts.
     untrusted: SocketAddr,
@@ -237,7 +251,7 @@ struct Upstreams {
 }
 
 fn start_upstreams(rt: &tokio::runtime::Runtime, dir: &Path, ca: &Ca) -> Upstreams {
-    let good = ca.leaf(dir, "upstream", &["upstream.test", "127.0.0.1"]);
+    let good = ca.leaf(dir, "upstream", &["upstream.test", "127.0.0.1", "localhost"]);
     let rogue_ca = Ca::new(dir, "rogue-ca");
     let rogue = rogue_ca.leaf(dir, "rogue", &["upstream.test", "127.0.0.1"]);
     rt.block_on(async {
@@ -349,6 +363,8 @@ pub(crate) struct Env {
     pub(crate) pki: Pki,
     /// Plain listener, `enable_h2 = true` (h2c by prior knowledge, and h1).
     pub(crate) plain: SocketAddr,
+    /// Plain listener, `enable_h2 = false`.
+    pub(crate) plain_noh2: SocketAddr,
     /// `tls = true`, certificates by SNI, `enable_h2 = true`.
     pub(crate) sni: SocketAddr,
     /// `tls = true`, `enable_h2 = false`.
@@ -370,12 +386,14 @@ const LOCATIONS: &[(&str, &str, &str, &str)] = &[
     ("h2c", "h2c", "/h2c/", ""),
     ("tls_verify", "tls_verify", "/tls-verify/", ""),
     ("tls_default_sni", "tls_default_sni", "/tls-default-sni/", ""),
+    ("tls_host_sni", "tls_host_sni", "/tls-host-sni/", ""),
     ("tls_system_roots", "tls_system_roots", "/tls-system-roots/", ""),
     ("tls_noverify", "tls_noverify", "/tls-noverify/", ""),
     ("tls_wrong_sni", "tls_wrong_sni", "/tls-wrong-sni/", ""),
     ("tls_h2", "tls_h2", "/tls-h2/", ""),
     ("tls_h2h1", "tls_h2h1", "/tls-h2h1/", ""),
     ("tls_h2h1_h1only", "tls_h2h1_h1only", "/tls-h2h1-h1only/", ""),
+    ("hosted", "plain", "/hosted/", "host = \"hosted.wild.test\"\n"),
     (
         "ws",
         "ws",
@@ -405,7 +423,8 @@ impl Env {
             .build()
             .expect("upstream runtime");
         let up = start_upstreams(&upstreams_rt, d, &pki.ca);
-        let (plain, sni, h1only, single) = (free_addr(), free_addr(), free_addr(), free_addr());
+        let (plain, plain_noh2, sni) = (free_addr(), free_addr(), free_addr());
+        let (h1only, single) = (free_addr(), free_addr());
 
         let ca_file = pki.ca.path.display();
         let mut toml = basic(d);
@@ -418,6 +437,11 @@ impl Env {
         toml += &upstream("tls_verify", up.tls, &verified);
         toml +=
             &upstream("tls_default_sni", up.tls, &format!("tls = true\nca_file = \"{ca_file}\"\n"));
+        let by_name = format!("localhost:{}", up.tls.port());
+        toml += &format!(
+            "[upstreams.tls_host_sni]\naddrs = [\"{by_name}\"]\nretries = 1\n\
+             tls = true\nca_file = \"{ca_file}\"\n\n"
+        );
         toml += &upstream("tls_system_roots", up.tls, "tls = true\nsni = \"upstream.test\"\n");
         toml += &upstream("tls_noverify", up.untrusted, "tls = true\nverify_cert = false\n");
         toml += &upstream(
@@ -444,6 +468,8 @@ impl Env {
         toml += &format!(
             "[servers.plain]\naddr = \"{plain}\"\nlocations = [{all}]\nenable_h2 = true\n\n\
              [servers.sni]\naddr = \"{sni}\"\nlocations = [{all}]\ntls = true\nenable_h2 = true\n\n\
+             [servers.plain_noh2]\naddr = \"{plain_noh2}\"\nlocations = [\"ready\", \"plain\"]\n\
+             enable_h2 = false\n\n\
              [servers.h1only]\naddr = \"{h1only}\"\nlocations = [\"ready\", \"plain\"]\n\
              tls = true\nenable_h2 = false\n\n\
              [servers.single]\naddr = \"{single}\"\nlocations = [\"ready\", \"plain\"]\n\
@@ -469,10 +495,20 @@ impl Env {
 
         let proxy = start_proxy(&path);
         wait_ready(plain);
-        for addr in [sni, h1only, single] {
+        for addr in [plain_noh2, sni, h1only, single] {
             wait_accepting(addr);
         }
-        Env { pki, plain, sni, h1only, single, _proxy: proxy, _upstreams: upstreams_rt, _dir: dir }
+        Env {
+            pki,
+            plain,
+            plain_noh2,
+            sni,
+            h1only,
+            single,
+            _proxy: proxy,
+            _upstreams: upstreams_rt,
+            _dir: dir,
+        }
     }
 }
 
@@ -497,6 +533,33 @@ pub(crate) fn client(name: &str, addr: SocketAddr) -> reqwest::ClientBuilder {
         .timeout(TIMEOUT)
         .tls_certs_only([ENV.pki.ca.reqwest_cert()])
         .resolve(name, addr)
+}
+
+/// A TLS connection to `addr` with SNI `name`, trusting only the test CA, offering `alpn`.
+pub(crate) async fn tls_connect(
+    addr: SocketAddr,
+    name: &str,
+    alpn: &[&[u8]],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    install_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = CertificateDer::from_pem_slice(ENV.pki.ca.pem.as_bytes()).expect("ca pem");
+    roots.add(ca).expect("ca into the root store");
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let name = rustls::pki_types::ServerName::try_from(name.to_owned()).expect("server name");
+    bounded(async {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        connector.connect(name, tcp).await.expect("TLS handshake")
+    })
+    .await
 }
 
 /// The URL of `path` on `name` at `addr`'s port.

@@ -3,7 +3,7 @@
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::util::{ENV, bounded};
+use crate::util::{ENV, bounded, tls_connect};
 
 #[tokio::test]
 async fn websocket_echo_through_rewrite_and_headers() {
@@ -39,6 +39,24 @@ async fn websocket_echo_through_rewrite_and_headers() {
     // Interleaved: one at a time, both ways.
     for i in 0..5u8 {
         let m = Message::binary(vec![i; usize::from(i) * 1000 + 1]);
+        bounded(ws.send(m.clone())).await.unwrap();
+        assert_eq!(bounded(ws.next()).await.expect("an echo").unwrap(), m);
+    }
+    bounded(ws.close(None)).await.unwrap();
+}
+
+#[tokio::test]
+async fn websocket_over_a_tls_listener_with_h2_enabled() {
+    let env = &*ENV;
+    // A WebSocket client offers http/1.1 only: the h2-enabled listener must agree to it.
+    let tls = tls_connect(env.sni, "a.example.test", &[b"http/1.1"]).await;
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    let uri = format!("wss://a.example.test:{}/ws/secure", env.sni.port());
+    let (mut ws, resp) = bounded(tokio_tungstenite::client_async(uri, tls)).await.unwrap();
+    assert_eq!(resp.status(), 101);
+    let first = bounded(ws.next()).await.expect("a first message").unwrap();
+    assert_eq!(first, Message::text("path=/echo/secure via=pylon https"));
+    for m in [Message::text("over tls"), Message::binary(vec![42u8; 100_000])] {
         bounded(ws.send(m.clone())).await.unwrap();
         assert_eq!(bounded(ws.next()).await.expect("an echo").unwrap(), m);
     }
