@@ -81,3 +81,37 @@ async fn access_log_custom_template_and_combined() {
     })
     .await;
 }
+
+/// `{connection_reused}`: upstream connections are pooled and reused (SPEC §5).
+/// FIXME: `idle_timeout = "0s"` does not disable reuse yet (see the report).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_connections_are_reused() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let log = dir.join("reuse.log");
+        let p = Pylon::start(&dir, |port| {
+            format!(
+                "{basic}[upstreams.pooled]\naddrs = [{addr}]\n\
+                 [locations.pooled]\nupstream = \"pooled\"\npath = \"/pooled\"\n\
+                 [servers.main]\naddr = \"127.0.0.1:{port}\"\nlocations = [\"pooled\"]\n\
+                 access_log = \"{{location}} {{connection_reused}} {{upstream_status}}\"\n\
+                 access_log_path = {log}\n",
+                basic = dir.basic(""),
+                addr = q(&up.addr.to_string()),
+                log = q(&log.display().to_string()),
+            )
+        })
+        .await;
+        let c = client();
+        for path in ["/pooled"; 4] {
+            assert_eq!(get(&c, &p.url(path), None).await.status, 200);
+        }
+        let lines = log_lines(&log, 4).await;
+        assert_eq!(
+            lines,
+            ["pooled false 200", "pooled true 200", "pooled true 200", "pooled true 200"]
+        );
+    })
+    .await;
+}
