@@ -442,7 +442,10 @@ impl Env {
             "[upstreams.tls_host_sni]\naddrs = [\"{by_name}\"]\nretries = 1\n\
              tls = true\nca_file = \"{ca_file}\"\n\n"
         );
-        toml += &upstream("tls_system_roots", up.tls, "tls = true\nsni = \"upstream.test\"\n");
+        // Not up.tls: pingora's connection pool does not tell ca_file apart (see
+        // FIXME in upstream.rs), so a connection verified by `tls_verify` could be reused.
+        toml +=
+            &upstream("tls_system_roots", up.untrusted, "tls = true\nsni = \"upstream.test\"\n");
         toml += &upstream("tls_noverify", up.untrusted, "tls = true\nverify_cert = false\n");
         toml += &upstream(
             "tls_wrong_sni",
