@@ -66,6 +66,8 @@ upstream_cases! {
     tls_alpn_h2h1_picks_h2: "/tls-h2h1/p" => 200, "HTTP/2.0", "true", "upstream.test";
     // … and an upstream that only speaks http/1.1 gets h1.
     tls_alpn_h2h1_falls_back_to_h1: "/tls-h2h1-h1only/p" => 200, "HTTP/1.1", "true", "upstream.test";
+    // alpn = "h2" insists: an upstream that only speaks http/1.1 is an error.
+    tls_alpn_h2_refused_by_an_h1_only_upstream: "/tls-h2-h1only/p" => 502, "", "", "";
 }
 
 #[tokio::test]

@@ -393,6 +393,7 @@ const LOCATIONS: &[(&str, &str, &str, &str)] = &[
     ("tls_h2", "tls_h2", "/tls-h2/", ""),
     ("tls_h2h1", "tls_h2h1", "/tls-h2h1/", ""),
     ("tls_h2h1_h1only", "tls_h2h1_h1only", "/tls-h2h1-h1only/", ""),
+    ("tls_h2_h1only", "tls_h2_h1only", "/tls-h2-h1only/", ""),
     ("hosted", "plain", "/hosted/", "host = \"hosted.wild.test\"\n"),
     (
         "ws",
@@ -455,6 +456,7 @@ impl Env {
         toml += &upstream("tls_h2", up.tls, &format!("{verified}alpn = \"h2\"\n"));
         toml += &upstream("tls_h2h1", up.tls, &format!("{verified}alpn = \"h2h1\"\n"));
         toml += &upstream("tls_h2h1_h1only", up.tls_h1, &format!("{verified}alpn = \"h2h1\"\n"));
+        toml += &upstream("tls_h2_h1only", up.tls_h1, &format!("{verified}alpn = \"h2\"\n"));
         toml += &upstream("ws", up.ws, "");
 
         toml += "[locations.ready]\npath = \"=/ready\"\nreturn = \"200 ready\"\n\n";
