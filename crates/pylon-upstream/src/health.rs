@@ -143,6 +143,8 @@ pub(crate) fn build(
             options.verify_cert = peer.verify_cert;
             options.verify_hostname = peer.verify_cert;
             options.ca = ca.cloned();
+            // Speak what the peers speak (an h2c-only upstream would refuse HTTP/1.1).
+            options.alpn = crate::peer::alpn(peer.alpn);
             Box::new(check)
         }
     };

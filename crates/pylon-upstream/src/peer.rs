@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
+use pingora_core::protocols::ALPN;
 use pingora_core::protocols::tls::CaType;
 use pingora_core::tls::RootCertStore;
 use pingora_core::upstreams::peer::HttpPeer;
@@ -40,12 +41,18 @@ pub(crate) fn template(
     options.verify_cert = spec.verify_cert;
     options.verify_hostname = spec.verify_cert;
     options.ca = ca.cloned();
-    match spec.alpn {
-        Alpn::H1 => options.set_http_version(1, 1),
-        Alpn::H2 => options.set_http_version(2, 2),
-        Alpn::H2H1 => options.set_http_version(2, 1),
-    }
+    options.alpn = alpn(spec.alpn);
     peer
+}
+
+/// pingora's ALPN for `alpn`, as `PeerOptions::set_http_version` would set it: H1 (1,1),
+/// H2 (2,2: h2c prior knowledge without TLS), H2H1 (2,1).
+pub(crate) fn alpn(alpn: Alpn) -> ALPN {
+    match alpn {
+        Alpn::H1 => ALPN::new(1, 1),
+        Alpn::H2 => ALPN::new(2, 2),
+        Alpn::H2H1 => ALPN::new(2, 1),
+    }
 }
 
 /// The name of an [`AddrSpec::host`](crate::AddrSpec::host): a hostname as is, an IP literal

@@ -363,3 +363,18 @@ async fn resolve(spec: &PoolSpec) -> Result<Vec<(SocketAddr, String, u32)>, Erro
     }
     Ok(peers)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn pool_and_selection_are_shareable() {
+        shared::<Pool>();
+        shared::<Arc<Pool>>();
+        shared::<Selection>();
+        shared::<PeerStatus>();
+    }
+}

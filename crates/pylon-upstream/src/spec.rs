@@ -101,7 +101,7 @@ impl Default for HealthSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HealthKind {
-    /// A TCP connect succeeds.
+    /// A TCP connect succeeds (plain TCP, even for a TLS upstream).
     Tcp,
     /// A `GET` answers 2xx or 3xx.
     Http {
