@@ -408,7 +408,8 @@ const LOCATIONS: &[(&str, &str, &str, &str)] = &[
 impl Env {
     fn start() -> Env {
         install_provider();
-        let dir = tempfile::tempdir().expect("tempdir");
+        // A static is never dropped: keep the files under target/tmp, not /tmp.
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
         let d = dir.path();
         let ca = Ca::new(d, "test-ca");
         let pki = Pki {
