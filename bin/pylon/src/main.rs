@@ -105,7 +105,10 @@ fn load(path: Option<&Path>) -> anyhow::Result<Loaded> {
 }
 
 fn init_logging(config: &Config) {
-    let filter = std::env::var("PYLON_LOG").unwrap_or_else(|_| config.basic.log_level.clone());
+    // pingora-load-balancing logs every health change too (with a dump of the peer's
+    // options); pylon-upstream reports each change once, so keep pingora's for errors.
+    let filter = std::env::var("PYLON_LOG")
+        .unwrap_or_else(|_| format!("{},pingora_load_balancing=error", config.basic.log_level));
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ =

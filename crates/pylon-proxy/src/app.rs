@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use pingora::{
     apps::HttpServerOptions,
-    proxy::ProxyServiceBuilder,
+    proxy::HttpProxy,
     server::{
         Server, ShutdownWatch,
         configuration::{Opt, ServerConf},
@@ -19,11 +19,12 @@ use pingora::{
     services::{
         ServiceReadyNotifier,
         background::{BackgroundService, background_service},
+        listening::Service,
     },
 };
 use pylon_config::{Config, Diagnostic};
 
-use crate::{proxy::PylonHttp, runtime::Runtime, stats::Stats};
+use crate::{listener::PylonApp, proxy::PylonHttp, runtime::Runtime, stats::Stats};
 
 /// How `pylon run` was asked to run.
 #[derive(Debug, Clone, Default)]
@@ -111,14 +112,27 @@ impl Shared {
     }
 }
 
-/// What a hot reload cannot change in place: per server, its addresses and TLS settings.
+/// What a hot reload cannot change in place: per server, its addresses and TLS settings,
+/// including the certificate files' modification times (a renewed certificate at the same
+/// path is picked up by the successor).
 fn listener_summary(config: &Config) -> Vec<String> {
+    let stamp = |p: &Path| mtime(p).map(|t| format!("{t:?}")).unwrap_or_default();
+    let certs: Vec<String> = config
+        .certificates
+        .iter()
+        .map(|c| format!("{}:{}:{}", c.name, stamp(&c.tls_cert), stamp(&c.tls_key)))
+        .collect();
     config
         .servers
         .iter()
         .map(|s| {
+            let own = match (&s.tls_cert, &s.tls_key) {
+                (Some(c), Some(k)) => format!("{}:{}", stamp(c), stamp(k)),
+                _ => String::new(),
+            };
+            let shared = if s.tls { certs.join(",") } else { String::new() };
             format!(
-                "{}|{:?}|{:?}|{:?}|{}|{}",
+                "{}|{:?}|{:?}|{:?}|{}|{}|{own}|{shared}",
                 s.name, s.addrs, s.tls_cert, s.tls_key, s.tls, s.enable_h2
             )
         })
@@ -172,13 +186,22 @@ impl Pylon {
         let supervisor = server.add_service(supervisor);
 
         for (s, tls) in servers.iter().zip(tls_settings) {
-            let app = PylonHttp { shared: shared.clone(), server: s.name.clone() };
-            let mut http = HttpServerOptions::default();
-            http.h2c = s.enable_h2;
-            let mut service = ProxyServiceBuilder::new(&server.configuration, app)
-                .name(format!("pylon server {}", s.name))
-                .server_options(http)
-                .build();
+            let make = |h2c: bool| {
+                let app = PylonHttp { shared: shared.clone(), server: s.name.clone() };
+                let mut proxy = HttpProxy::new(app, server.configuration.clone());
+                let mut options = HttpServerOptions::default();
+                options.h2c = h2c;
+                proxy.server_options = Some(options);
+                proxy.handle_init_modules();
+                Arc::new(proxy)
+            };
+            let app = PylonApp {
+                http: make(false),
+                h2c: s.enable_h2.then(|| make(true)),
+                header_read_timeout: s.header_read_timeout,
+                max_head: usize::try_from(s.max_header_size).unwrap_or(usize::MAX),
+            };
+            let mut service = Service::new(format!("pylon server {}", s.name), app);
             for addr in &s.addrs {
                 let addr = addr.to_string();
                 match &tls {

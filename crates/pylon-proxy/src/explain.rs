@@ -150,7 +150,7 @@ pub fn explain(config: &Config, url: &str, headers: &[(String, String)]) -> Resu
         Target::Return { status, .. } => {
             let _ = writeln!(out, "answer:   return {status} (no upstream)");
         }
-        Target::Upstream { pool, retries } => {
+        Target::Upstream { pool, retries, .. } => {
             let _ = writeln!(out, "upstream: {} (retries {retries})", pool.name());
             let mut req = RequestHeader::build("GET", path_and_query.as_bytes(), None)
                 .map_err(|e| e.to_string())?;

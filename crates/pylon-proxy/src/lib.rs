@@ -15,6 +15,7 @@ mod app;
 mod error_page;
 mod explain;
 mod headers;
+mod listener;
 mod proxy;
 mod runtime;
 mod stats;

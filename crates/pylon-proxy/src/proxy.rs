@@ -102,6 +102,30 @@ fn host_of(req: &RequestHeader) -> &str {
         .unwrap_or("")
 }
 
+/// nginx's `$host`: the request's host in lower case, without the port.
+fn host_name(req: &RequestHeader) -> std::borrow::Cow<'_, str> {
+    let raw = host_of(req);
+    let name = if raw.starts_with('[') {
+        raw.find(']').map_or(raw, |end| &raw[..=end])
+    } else {
+        raw.rsplit_once(':').map_or(raw, |(h, _)| h)
+    };
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
+/// Whether a raw HTTP/1 head has a header line named `name` (lower case), any case.
+fn has_header_line(head: &[u8], name: &[u8]) -> bool {
+    head.split(|b| *b == b'\n').skip(1).any(|line| {
+        line.len() > name.len()
+            && line[..name.len()].eq_ignore_ascii_case(name)
+            && line[name.len()] == b':'
+    })
+}
+
 fn client_addr(session: &Session) -> Option<SocketAddr> {
     session.client_addr().and_then(|a| a.as_inet()).copied()
 }
@@ -225,9 +249,23 @@ impl ProxyHttp for PylonHttp {
         ctx.counted = true;
         let Some(server) = &ctx.server else { return Ok(()) };
         let keepalive = server.keepalive_timeout.as_secs();
-        // pingora reads 0 as "no timeout"; a configured "0s" means "no keep-alive".
-        session.set_keepalive(if keepalive == 0 { None } else { Some(keepalive) });
+        // Only where the client keeps the connection (HTTP/1.0 and `Connection: close` do not);
+        // pingora reads 0 as "no timeout", a configured "0s" means "no keep-alive".
+        if session.get_keepalive().is_some() {
+            session.set_keepalive(if keepalive == 0 { None } else { Some(keepalive) });
+        }
         let req = session.req_header();
+        // Request smuggling (RFC 9112 §6.1): a sender must not send both; a proxy that
+        // forwards such a request lets the two ends disagree on where it ends.
+        // pingora drops Content-Length when both came (RFC 9112 §6.3), so look at the raw head.
+        if req.headers.contains_key(http::header::TRANSFER_ENCODING)
+            && (req.headers.contains_key(http::header::CONTENT_LENGTH)
+                || session.as_downstream().as_http1().is_some_and(|h1| {
+                    has_header_line(&h1.get_headers_raw_bytes(), b"content-length")
+                }))
+        {
+            return Error::e_explain(HTTPStatus(400), "both Content-Length and Transfer-Encoding");
+        }
         let header_bytes: usize =
             req.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
                 + req.uri.path_and_query().map_or(1, |p| p.as_str().len());
@@ -280,7 +318,7 @@ impl ProxyHttp for PylonHttp {
                 let request_id = if needs_id { ctx.request_id().to_owned() } else { String::new() };
                 let req = session.req_header();
                 let vars = Vars {
-                    host: host_of(req),
+                    host: &host_name(req),
                     scheme: server.scheme,
                     client: client_addr(session),
                     server: server_addr(session),
@@ -397,6 +435,11 @@ impl ProxyHttp for PylonHttp {
                 upstream_request.set_uri(uri);
             }
         }
+        if let Target::Upstream { no_reuse: true, .. } = location.target {
+            // pingora pools the connection even with an idle timeout of 0; an upstream
+            // told to close makes it unusable for reuse, which is what "0s" means.
+            upstream_request.insert_header(http::header::CONNECTION, "close")?;
+        }
         // HTTP/2 clients send :authority, not Host; an HTTP/1 upstream needs Host.
         if upstream_request.headers.get(http::header::HOST).is_none() {
             if let Some(authority) = session.req_header().uri.authority().cloned() {
@@ -408,7 +451,7 @@ impl ProxyHttp for PylonHttp {
                 if location.needs_request_id { ctx.request_id().to_owned() } else { String::new() };
             let req = session.req_header();
             let vars = Vars {
-                host: host_of(req),
+                host: &host_name(req),
                 scheme: server.scheme,
                 client: client_addr(session),
                 server: server_addr(session),
@@ -449,7 +492,7 @@ impl ProxyHttp for PylonHttp {
             if location.needs_request_id { ctx.request_id().to_owned() } else { String::new() };
         let req = session.req_header();
         let vars = Vars {
-            host: host_of(req),
+            host: &host_name(req),
             scheme: server.scheme,
             client: client_addr(session),
             server: server_addr(session),
@@ -463,6 +506,8 @@ impl ProxyHttp for PylonHttp {
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
         let status = status_for(e);
+        // The connection is not reused after a failure: say so in the response.
+        session.set_keepalive(None);
         if status > 0 && session.response_written().is_none() {
             let content = reason_for(status, e);
             if let Err(write_err) = self.error_page(session, ctx, status, &content).await {
@@ -490,12 +535,13 @@ impl ProxyHttp for PylonHttp {
         }
         let Some(log) = &server.access_log else { return };
         let req = session.req_header();
+        let host = host_name(req);
         let headers = LookupHeaders { req, resp: session.response_written() };
         let upstream_addr = ctx.upstream_addr.map(|a| a.to_string());
         let facts = Facts {
             when: ctx.when,
             method: req.method.as_str(),
-            host: Some(host_of(req)).filter(|h| !h.is_empty()),
+            host: Some(&*host).filter(|h| !h.is_empty()),
             path: req.uri.path(),
             query: req.uri.query(),
             proto: version_str(req.version),
@@ -564,6 +610,27 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn header_lines_are_found_in_any_case() {
+        let head = b"POST / HTTP/1.1\r\nHost: a\r\nCONTENT-Length: 5\r\n\r\n";
+        assert!(has_header_line(head, b"content-length"));
+        assert!(!has_header_line(head, b"transfer-encoding"));
+        assert!(!has_header_line(b"GET /content-length: HTTP/1.1\r\n\r\n", b"content-length"));
+    }
+
+    #[test]
+    fn host_name_is_lowercase_without_port() {
+        let host = |h: &str| {
+            let mut r = RequestHeader::build("GET", b"/", None).unwrap();
+            r.insert_header("Host", h).unwrap();
+            host_name(&r).into_owned()
+        };
+        assert_eq!(host("Example.COM:8080"), "example.com");
+        assert_eq!(host("example.com"), "example.com");
+        assert_eq!(host("[::1]:80"), "[::1]");
+        assert_eq!(host("[::1]"), "[::1]");
     }
 
     #[test]

@@ -75,12 +75,11 @@ pub(crate) enum Target {
     Upstream {
         pool: Arc<Pool>,
         retries: u32,
+        /// `idle_timeout = "0s"`: ask the upstream to close, so no connection is pooled.
+        no_reuse: bool,
     },
     /// `return = "STATUS BODY"`: answered by the proxy itself.
-    Return {
-        status: u16,
-        body: Bytes,
-    },
+    Return { status: u16, body: Bytes },
 }
 
 impl Runtime {
@@ -204,7 +203,11 @@ fn build_location(
             Some(Target::Return { status: r.status, body: Bytes::from(r.body.clone()) })
         }
         (Some(u), None) => match pools.get(u) {
-            Some(pool) => Some(Target::Upstream { pool: pool.clone(), retries }),
+            Some(pool) => Some(Target::Upstream {
+                pool: pool.clone(),
+                retries,
+                no_reuse: pool.spec().peer.idle_timeout.is_zero(),
+            }),
             None => {
                 // The pool failed to build (reported with the upstream) or the name is
                 // dangling (reported by pylon-config); either way there is an error already,

@@ -42,6 +42,14 @@ pub(crate) fn template(
     options.verify_hostname = spec.verify_cert;
     options.ca = ca.cloned();
     options.alpn = alpn(spec.alpn);
+    // pingora's connection pool key leaves out the CA: peers of pools that trust
+    // different CAs must never share a pooled TLS connection.
+    if let Some(ca_file) = &spec.ca_file {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        ca_file.hash(&mut h);
+        peer.group_key = h.finish();
+    }
     peer
 }
 
