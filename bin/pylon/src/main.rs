@@ -158,7 +158,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write pid file {}", pid_file.display()))?;
     }
     tracing::info!(version = pylon_proxy::VERSION, "pylon starting");
-    server.run(pingora_run_args());
+    pylon_proxy::run(server);
     // Only remove the pid file if it is still ours (an upgrade's successor rewrites it).
     if std::fs::read_to_string(&pid_file).is_ok_and(|s| s.trim() == std::process::id().to_string())
     {
@@ -190,10 +190,6 @@ fn quit_when_listening(old_pid: i32, upgrade_sock: PathBuf) {
         }
         tracing::error!("{} was never bound; upgrade abandoned", upgrade_sock.display());
     });
-}
-
-fn pingora_run_args() -> pylon_proxy::pingora::server::RunArgs {
-    pylon_proxy::pingora::server::RunArgs::default()
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {

@@ -3,7 +3,10 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, SystemTime},
 };
 
@@ -13,7 +16,7 @@ use pingora::{
     apps::HttpServerOptions,
     proxy::HttpProxy,
     server::{
-        Server, ShutdownWatch,
+        RunArgs, Server, ShutdownSignal, ShutdownSignalWatch, ShutdownWatch,
         configuration::{Opt, ServerConf},
     },
     services::{
@@ -137,6 +140,43 @@ fn listener_summary(config: &Config) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Set by SIGTERM: exit once nothing is in flight (see `Supervisor::exit_when_idle`).
+static EXIT_WHEN_IDLE: AtomicBool = AtomicBool::new(false);
+
+/// pylon's signals (SPEC §9): SIGQUIT hands the listeners to a waiting successor and
+/// drains for `grace_period`; SIGTERM stops accepting, lets in-flight requests finish
+/// (within `grace_period`) and exits as soon as they have; SIGINT exits at once.
+struct Signals;
+
+#[async_trait]
+impl ShutdownSignalWatch for Signals {
+    async fn recv(&self) -> ShutdownSignal {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut quit), Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::quit()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("cannot install signal handlers");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = quit.recv() => ShutdownSignal::GracefulUpgrade,
+            _ = term.recv() => {
+                EXIT_WHEN_IDLE.store(true, Ordering::Release);
+                ShutdownSignal::GracefulTerminate
+            }
+            _ = int.recv() => ShutdownSignal::FastShutdown,
+        }
+    }
+}
+
+/// Run a server built by [`Pylon::into_server`] until it is told to stop, with pylon's
+/// signal handling.
+pub fn run(server: Server) {
+    server.run(RunArgs { shutdown_signal: Box::new(Signals) });
 }
 
 /// A validated config, ready to become a pingora server.
@@ -345,7 +385,12 @@ impl BackgroundService for Supervisor {
             WatchedFile::new(self.shared.config_path.as_deref().filter(|_| self.watch));
         loop {
             tokio::select! {
-                _ = shutdown.changed() => break,
+                _ = shutdown.changed() => {
+                    if EXIT_WHEN_IDLE.load(Ordering::Acquire) {
+                        self.exit_when_idle().await;
+                    }
+                    break;
+                }
                 _ = tick.tick() => {
                     let rt = self.shared.runtime.load_full();
                     for pool in rt.pools.values() {
@@ -367,6 +412,35 @@ impl BackgroundService for Supervisor {
 }
 
 impl Supervisor {
+    /// SIGTERM: the listeners are closed (pingora's graceful shutdown); exit as soon as no
+    /// request has been in flight for a moment, instead of sitting out the whole
+    /// `grace_period` (which still bounds the wait: pingora ends the process after it).
+    async fn exit_when_idle(&self) {
+        const QUIET: Duration = Duration::from_millis(500);
+        let mut idle_since: Option<tokio::time::Instant> = None;
+        loop {
+            let now = tokio::time::Instant::now();
+            if self.shared.stats.in_flight() > 0 {
+                idle_since = None;
+            } else if now.duration_since(*idle_since.get_or_insert(now)) >= QUIET {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let rt = self.shared.runtime.load();
+        for log in rt.servers.values().filter_map(|s| s.access_log.as_ref()) {
+            log.writer.flush_blocking(Duration::from_secs(2));
+        }
+        let pid_file = &rt.config.basic.pid_file;
+        if std::fs::read_to_string(pid_file)
+            .is_ok_and(|s| s.trim() == std::process::id().to_string())
+        {
+            let _ = std::fs::remove_file(pid_file);
+        }
+        tracing::info!("SIGTERM: no request in flight, exiting");
+        std::process::exit(0);
+    }
+
     async fn reload(&self) {
         if let Err(errors) = self.shared.reload().await {
             tracing::error!(

@@ -21,7 +21,7 @@ mod runtime;
 mod stats;
 mod tls;
 
-pub use app::{Pylon, RunOptions};
+pub use app::{Pylon, RunOptions, run};
 pub use explain::{CheckReport, check, explain, route_table};
 pub use proxy::Ctx;
 
@@ -41,7 +41,7 @@ pub enum Signal {
     Hangup,
     /// SIGQUIT: hand the listeners to a successor (if one waits) and drain.
     Quit,
-    /// SIGTERM: graceful shutdown.
+    /// SIGTERM: stop accepting, finish in-flight requests, exit.
     Terminate,
 }
 

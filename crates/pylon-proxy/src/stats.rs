@@ -78,6 +78,11 @@ impl Stats {
         self.processing.fetch_add(1, Relaxed);
     }
 
+    /// Requests received and not yet finished.
+    pub(crate) fn in_flight(&self) -> i64 {
+        self.processing.load(Relaxed)
+    }
+
     pub(crate) fn request_finished(&self) {
         self.processing.fetch_sub(1, Relaxed);
     }
