@@ -17,12 +17,27 @@ use crate::diag::{ConfigErrors, Diagnostic, LineIndex};
 use crate::model::*;
 use crate::value::{self, ValueError};
 
+/// Checks of values whose language another crate owns (pylon-config depends on no other
+/// pylon crate): the caller passes them in, and their errors are reported with all the
+/// others, at the value's position.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Checks {
+    /// Validates a server's `access_log` (a preset name or a template); `Err` holds the
+    /// message.
+    pub access_log: Option<fn(&str) -> Result<(), String>>,
+}
+
 /// Reads and validates the config file at `path`.
 ///
 /// Relative paths inside the file resolve against the file's directory.
 pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
+    load_with(path, Checks::default())
+}
+
+/// [`load`] with extra value [`Checks`].
+pub fn load_with(path: &Path, checks: Checks) -> Result<Loaded, ConfigErrors> {
     match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, path),
+        Ok(text) => parse_with(&text, path, checks),
         Err(e) => Err(ConfigErrors(vec![Diagnostic {
             file: path.display().to_string(),
             line: 1,
@@ -36,7 +51,13 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
 /// Validates config `text`. `origin` names the file in diagnostics, and relative paths inside
 /// the text resolve against its directory (the current directory if it has none).
 pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigErrors> {
+    parse_with(text, origin, Checks::default())
+}
+
+/// [`parse`] with extra value [`Checks`].
+pub fn parse_with(text: &str, origin: &Path, checks: Checks) -> Result<Loaded, ConfigErrors> {
     let mut cx = Cx::new(text, origin);
+    cx.checks = checks;
     let (doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         // A recovered document would only add follow-on noise; report the syntax alone.
@@ -66,6 +87,7 @@ struct Cx<'s> {
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     positions: HashMap<String, (usize, usize)>,
+    checks: Checks,
 }
 
 impl<'s> Cx<'s> {
@@ -79,6 +101,7 @@ impl<'s> Cx<'s> {
             errors: Vec::new(),
             warnings: Vec::new(),
             positions: HashMap::new(),
+            checks: Checks::default(),
         }
     }
 
@@ -858,7 +881,12 @@ fn server(
         name: name.to_owned(),
         addrs,
         locations: names,
-        access_log: t.opt_string(cx, "access_log").map(|s| s.text.to_owned()),
+        access_log: t.opt_string(cx, "access_log").map(|s| {
+            if let Some(Err(message)) = cx.checks.access_log.map(|check| check(s.text)) {
+                cx.error(s.span.start, &s.key, message);
+            }
+            s.text.to_owned()
+        }),
         access_log_path: t.opt_string(cx, "access_log_path").map(|s| cx.resolve(s.text)),
         tls: tls_flag || tls_cert.is_some(),
         tls_cert,

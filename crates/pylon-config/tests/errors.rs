@@ -252,3 +252,24 @@ fn durations_need_units() {
     assert_has(&e, 4, 23, "servers.s.header_read_timeout", "lacks a unit");
     assert_has(&e, 5, 19, "servers.s.max_header_size", "must be more than 0");
 }
+
+#[test]
+fn caller_checks_report_with_the_other_errors_at_the_value() {
+    fn no_x(spec: &str) -> Result<(), String> {
+        if spec.contains('x') { Err("no x here".to_owned()) } else { Ok(()) }
+    }
+    let text = "[basic]\nbogus = 1\n[locations.a]\npath = \"/\"\nreturn = \"200 ok\"\n\
+                [servers.s]\naddr = \"127.0.0.1:6188\"\nlocations = [\"a\"]\naccess_log = \"{x}\"\n";
+    let checks = pylon_config::Checks { access_log: Some(no_x) };
+    let e = pylon_config::parse_with(text, std::path::Path::new("c.toml"), checks)
+        .expect_err("two errors")
+        .0;
+    assert_has(&e, 2, 1, "basic.bogus", "unknown key");
+    assert_has(&e, 9, 14, "servers.s.access_log", "no x here");
+    assert_eq!(e.len(), 2);
+    // Without the check only the key error remains.
+    assert_eq!(
+        pylon_config::parse(text, std::path::Path::new("c.toml")).expect_err("one").0.len(),
+        1
+    );
+}

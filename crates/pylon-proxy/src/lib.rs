@@ -27,11 +27,50 @@ pub use proxy::Ctx;
 
 pub(crate) use app::Shared;
 
+/// The value checks pylon-config cannot do itself (their languages live in other crates),
+/// for [`pylon_config::load_with`]: so `pylon check` reports them with every other error.
+pub fn config_checks() -> pylon_config::Checks {
+    fn access_log(spec: &str) -> Result<(), String> {
+        pylon_accesslog::Template::from_spec(spec).map(|_| ()).map_err(|e| e.to_string())
+    }
+    pylon_config::Checks { access_log: Some(access_log) }
+}
+
+/// An argon2id hash of `password` in PHC string form (`$argon2id$v=19$...`), with a fresh
+/// random salt, for `[admin] users`.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// Whether `password` matches a PHC hash made by [`hash_password`].
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
 /// The version shown in error pages and stats.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// pingora, as pylon-proxy uses it (the binary runs the [`pingora::server::Server`]).
 pub use pingora;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn password_hashes_are_argon2id_and_verify() {
+        let h = crate::hash_password("s3cret").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(crate::verify_password("s3cret", &h));
+        assert!(!crate::verify_password("wrong", &h));
+        assert_ne!(h, crate::hash_password("s3cret").unwrap(), "salts differ");
+    }
+}
 
 /// A signal `pylon` sends to a running instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
