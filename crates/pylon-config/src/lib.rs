@@ -60,5 +60,5 @@ mod model;
 mod value;
 
 pub use diag::{ConfigErrors, Diagnostic};
-pub use load::{Checks, load, load_with, parse, parse_with};
+pub use load::{Checks, ValueCheck, load, load_with, parse, parse_with};
 pub use model::*;

@@ -17,6 +17,9 @@ use crate::diag::{ConfigErrors, Diagnostic, LineIndex};
 use crate::model::*;
 use crate::value::{self, ValueError};
 
+/// A caller-supplied check of one value: `Err` holds the message.
+pub type ValueCheck = fn(&str) -> Result<(), String>;
+
 /// Checks of values whose language another crate owns (pylon-config depends on no other
 /// pylon crate): the caller passes them in, and their errors are reported with all the
 /// others, at the value's position.
@@ -24,7 +27,7 @@ use crate::value::{self, ValueError};
 pub struct Checks {
     /// Validates a server's `access_log` (a preset name or a template); `Err` holds the
     /// message.
-    pub access_log: Option<fn(&str) -> Result<(), String>>,
+    pub access_log: Option<ValueCheck>,
 }
 
 /// Reads and validates the config file at `path`.
