@@ -76,7 +76,7 @@ struct ExplainArgs {
     /// Config file.
     #[arg(short, long, env = "PYLON_CONFIG")]
     config: PathBuf,
-    /// The request URL, e.g. http://example.com:6188/api/users?id=1
+    /// The request URL, e.g. `http://example.com:6188/api/users?id=1`
     url: String,
     /// Extra request header, `Name: value` (repeatable).
     #[arg(short = 'H', long = "header")]
