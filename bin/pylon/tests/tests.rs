@@ -9,5 +9,6 @@ mod headers;
 mod logs;
 mod reload;
 mod routing;
+mod soak;
 mod stats;
 mod upstreams;

@@ -142,6 +142,16 @@ impl Pylon {
     /// wait until every port accepts. On a port clash (another process took a port between
     /// allocation and bind) it retries with new ports.
     pub(crate) async fn start_n(dir: &Dir, n: usize, config: impl Fn(&[u16]) -> String) -> Pylon {
+        Pylon::start_with(dir, n, &[], config).await
+    }
+
+    /// [`Pylon::start_n`] with extra `pylon run` arguments (e.g. `--watch`).
+    pub(crate) async fn start_with(
+        dir: &Dir,
+        n: usize,
+        args: &[&str],
+        config: impl Fn(&[u16]) -> String,
+    ) -> Pylon {
         let mut last_err = String::new();
         for attempt in 0..5 {
             let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
@@ -151,6 +161,7 @@ impl Pylon {
             let child = Command::new(pylon_bin())
                 .args(["run", "-c"])
                 .arg(&path)
+                .args(args)
                 .env_remove("PYLON_CONFIG")
                 .env_remove("PYLON_LOG")
                 .stdin(Stdio::null())
@@ -546,4 +557,48 @@ pub(crate) fn peer_healthy(doc: &Value, upstream: &str, addr: SocketAddr) -> Opt
 /// A TOML string literal.
 pub(crate) fn q(s: &str) -> String {
     format!("{s:?}")
+}
+
+/// An in-process WebSocket upstream on 127.0.0.1 that echoes every text and binary
+/// message (and answers a close).
+#[derive(Debug)]
+pub(crate) struct WsEcho {
+    pub(crate) addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl WsEcho {
+    pub(crate) async fn start() -> WsEcho {
+        use futures_util::{SinkExt as _, StreamExt as _};
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ws upstream");
+        let addr = listener.local_addr().expect("ws upstream addr");
+        let task = tokio::spawn(async move {
+            let mut conns = JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        conns.spawn(async move {
+                            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                                return;
+                            };
+                            while let Some(Ok(msg)) = ws.next().await {
+                                if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                                    return;
+                                }
+                            }
+                        });
+                    }
+                    Some(_) = conns.join_next(), if !conns.is_empty() => {}
+                }
+            }
+        });
+        WsEcho { addr, task }
+    }
+}
+
+impl Drop for WsEcho {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
