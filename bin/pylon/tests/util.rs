@@ -399,14 +399,22 @@ async fn handle(
     Ok(resp)
 }
 
+/// A reqwest builder that works whatever features the workspace unifies onto reqwest:
+/// pylon-proxy's TLS tests enable its rustls backend without a provider, so install
+/// ring (pingora's provider) as the process default first.
+pub(crate) fn client_builder() -> reqwest::ClientBuilder {
+    pylon_proxy::pingora::tls::install_default_crypto_provider();
+    reqwest::Client::builder()
+}
+
 /// An HTTP client that talks to loopback only (no proxy from the environment).
 pub(crate) fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().expect("client")
+    client_builder().no_proxy().timeout(Duration::from_secs(10)).build().expect("client")
 }
 
 /// A client that opens a new connection for every request.
 pub(crate) fn fresh_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    client_builder()
         .no_proxy()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(10))
@@ -557,6 +565,99 @@ pub(crate) fn peer_healthy(doc: &Value, upstream: &str, addr: SocketAddr) -> Opt
 /// A TOML string literal.
 pub(crate) fn q(s: &str) -> String {
     format!("{s:?}")
+}
+
+/// Lifecycle helpers: signals, exits, the pid file, `--upgrade` successors.
+impl Pylon {
+    /// Start `pylon run -c CONFIG --upgrade ARGS` next to a running instance (same ports,
+    /// same config file) without waiting for anything: the ports already accept. Its
+    /// output goes to `NAME.stdout.log` / `NAME.stderr.log` in `dir`.
+    pub(crate) fn spawn_upgrade(dir: &Dir, of: &Pylon, name: &str, args: &[&str]) -> Pylon {
+        let stdout = dir.join(&format!("{name}.stdout.log"));
+        let stderr = dir.join(&format!("{name}.stderr.log"));
+        let child = Command::new(pylon_bin())
+            .args(["run", "--upgrade", "-c"])
+            .arg(&of.config)
+            .args(args)
+            .env_remove("PYLON_CONFIG")
+            .env_remove("PYLON_LOG")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("spawn pylon --upgrade");
+        Pylon { child, ports: of.ports.clone(), config: of.config.clone(), stdout, stderr }
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Send `sig` to the process.
+    pub(crate) fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig)
+            .unwrap_or_else(|e| panic!("{sig}: {e}"));
+    }
+
+    /// The exit status, if the process has exited (reaps it).
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("wait pylon")
+    }
+
+    /// Wait (polling every 20 ms) up to `within` for the process to exit.
+    pub(crate) async fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.exited() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The pid in `dir`'s `pylon.pid` (the pid file of [`Dir::basic`]), if it holds one.
+pub(crate) fn pid_file_pid(dir: &Dir) -> Option<i32> {
+    std::fs::read_to_string(dir.join("pylon.pid")).ok()?.trim().parse().ok()
+}
+
+/// Processes a test did not start itself (successors pylon spawned): SIGKILLed on drop,
+/// each only if it is still a `pylon` process (guards against a reused pid).
+#[derive(Debug, Default)]
+pub(crate) struct PidGuard(std::sync::Mutex<Vec<i32>>);
+
+impl PidGuard {
+    pub(crate) fn track(&self, pid: i32) {
+        let mut pids = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !pids.contains(&pid) {
+            pids.push(pid);
+        }
+    }
+}
+
+/// Is `pid` alive and running the binary under test? (A zombie has no exe link.)
+pub(crate) fn is_pylon(pid: i32) -> bool {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let ours = std::fs::canonicalize(pylon_bin()).ok();
+    exe.is_some_and(|e| Some(&e) == ours.as_ref())
+}
+
+impl Drop for PidGuard {
+    fn drop(&mut self) {
+        let pids = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for &pid in pids.iter() {
+            if is_pylon(pid) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
 }
 
 /// An in-process WebSocket upstream on 127.0.0.1 that echoes every text and binary

@@ -213,6 +213,7 @@ impl Pylon {
 
         let tls_settings = tls_listeners(&config)?;
         let servers = config.servers.clone();
+        let grace_period = config.basic.grace_period;
         let shared = Arc::new(Shared {
             runtime: ArcSwap::from_pointee(Runtime::empty(&config)),
             stats: Stats::default(),
@@ -242,6 +243,9 @@ impl Pylon {
                 h2c: s.enable_h2.then(|| make(true)),
                 header_read_timeout: s.header_read_timeout,
                 max_head: usize::try_from(s.max_header_size).unwrap_or(usize::MAX),
+                // Most of the grace period, leaving the last part (up to 1 s) for the
+                // connections still idle then to close before the runtime stops.
+                drain: grace_period.saturating_sub((grace_period / 4).min(Duration::from_secs(1))),
             };
             let mut service = Service::new(format!("pylon server {}", s.name), app);
             for addr in &s.addrs {

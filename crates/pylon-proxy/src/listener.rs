@@ -32,6 +32,8 @@ pub(crate) struct PylonApp {
     pub(crate) header_read_timeout: Duration,
     /// Stop buffering the first head beyond this (pylon's header limit then answers 431).
     pub(crate) max_head: usize,
+    /// How long idle keep-alive connections stay open once draining starts.
+    pub(crate) drain: Duration,
 }
 
 /// What the first bytes of a plain connection are.
@@ -100,7 +102,12 @@ impl ServerApp for PylonApp {
     }
 
     async fn cleanup(&self) {
-        // Wakes the keep-alive connections parked in a read so they close on shutdown.
+        // pingora's cleanup closes every idle keep-alive connection at once, which races
+        // with a client writing its next request on one: that request fails. Keep them open
+        // through the drain instead; a request arriving now is answered with
+        // `Connection: close` (pingora does that once shutdown is signalled), so clients
+        // move to the successor or stop. What is still idle near the end is closed here.
+        tokio::time::sleep(self.drain).await;
         self.http.cleanup().await;
         if let Some(h2c) = &self.h2c {
             h2c.cleanup().await;
