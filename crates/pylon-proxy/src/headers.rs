@@ -128,7 +128,8 @@ impl ValueTemplate {
 /// The per-request values variables are taken from.
 #[derive(Debug)]
 pub(crate) struct Vars<'a> {
-    pub(crate) host: &'a str,
+    /// nginx's `$host`: lower case, no port.
+    pub(crate) host: std::borrow::Cow<'a, str>,
     pub(crate) scheme: &'a str,
     pub(crate) client: Option<SocketAddr>,
     pub(crate) server: Option<SocketAddr>,
@@ -141,7 +142,7 @@ pub(crate) struct Vars<'a> {
 impl Vars<'_> {
     fn write(&self, var: &Var, out: &mut String) {
         match var {
-            Var::Host => out.push_str(self.host),
+            Var::Host => out.push_str(&self.host),
             Var::Scheme => out.push_str(self.scheme),
             Var::RemoteAddr => push_ip(out, self.client),
             Var::RemotePort => push_port(out, self.client),
@@ -280,7 +281,7 @@ mod tests {
     fn render(t: &str) -> String {
         let req = request();
         let vars = Vars {
-            host: "example.com",
+            host: "example.com".into(),
             scheme: "https",
             client: Some("127.0.0.2:5555".parse().unwrap()),
             server: Some("127.0.0.1:6188".parse().unwrap()),
@@ -336,7 +337,7 @@ mod tests {
         req.insert_header("X-A", "old").unwrap();
         let vars_req = request();
         let vars = Vars {
-            host: "h",
+            host: "h".into(),
             scheme: "http",
             client: None,
             server: None,

@@ -74,10 +74,6 @@ impl Ctx {
     fn location(&self) -> Option<&LocationRt> {
         Some(self.server.as_ref()?.locations.get(self.location?)?.as_ref())
     }
-
-    fn request_id(&mut self) -> &str {
-        self.request_id.get_or_insert_with(new_request_id)
-    }
 }
 
 /// A request id unique within this process, unpredictable across processes:
@@ -168,6 +164,29 @@ fn reason_for(status: u16, e: &Error) -> String {
         431 => "The request headers are too large.".into(),
         400 => "The request could not be understood.".into(),
         _ => e.context.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+    }
+}
+
+/// The header-program variables of this request. The request id is made only when the
+/// location's headers use it.
+fn vars<'a>(
+    session: &'a Session,
+    scheme: &'a str,
+    needs_request_id: bool,
+    request_id: &'a mut Option<String>,
+    upstream: Option<SocketAddr>,
+) -> Vars<'a> {
+    let req = session.req_header();
+    let request_id =
+        if needs_request_id { request_id.get_or_insert_with(new_request_id).as_str() } else { "" };
+    Vars {
+        host: host_name(req),
+        scheme,
+        client: client_addr(session),
+        server: server_addr(session),
+        request_id,
+        upstream,
+        request: req,
     }
 }
 
@@ -314,18 +333,13 @@ impl ProxyHttp for PylonHttp {
             let mut resp = ResponseHeader::build(*status, Some(4))?;
             resp.insert_header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")?;
             if !location.response_headers.is_empty() {
-                let needs_id = location.needs_request_id;
-                let request_id = if needs_id { ctx.request_id().to_owned() } else { String::new() };
-                let req = session.req_header();
-                let vars = Vars {
-                    host: &host_name(req),
-                    scheme: server.scheme,
-                    client: client_addr(session),
-                    server: server_addr(session),
-                    request_id: &request_id,
-                    upstream: None,
-                    request: req,
-                };
+                let vars = vars(
+                    session,
+                    server.scheme,
+                    location.needs_request_id,
+                    &mut ctx.request_id,
+                    None,
+                );
                 location.response_headers.apply_response(&mut resp, &vars);
             }
             let body = body.clone();
@@ -422,7 +436,7 @@ impl ProxyHttp for PylonHttp {
         upstream_request: &mut RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        let Some(server) = ctx.server.clone() else { return Ok(()) };
+        let Some(server) = ctx.server.as_deref() else { return Ok(()) };
         let Some(location) = ctx.location.and_then(|i| server.locations.get(i)) else {
             return Ok(());
         };
@@ -447,18 +461,13 @@ impl ProxyHttp for PylonHttp {
             }
         }
         if !location.request_headers.is_empty() {
-            let request_id =
-                if location.needs_request_id { ctx.request_id().to_owned() } else { String::new() };
-            let req = session.req_header();
-            let vars = Vars {
-                host: &host_name(req),
-                scheme: server.scheme,
-                client: client_addr(session),
-                server: server_addr(session),
-                request_id: &request_id,
-                upstream: ctx.upstream_addr,
-                request: req,
-            };
+            let vars = vars(
+                session,
+                server.scheme,
+                location.needs_request_id,
+                &mut ctx.request_id,
+                ctx.upstream_addr,
+            );
             location.request_headers.apply_request(upstream_request, &vars);
         }
         Ok(())
@@ -481,25 +490,20 @@ impl ProxyHttp for PylonHttp {
         upstream_response: &mut ResponseHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        let Some(server) = ctx.server.clone() else { return Ok(()) };
+        let Some(server) = ctx.server.as_deref() else { return Ok(()) };
         let Some(location) = ctx.location.and_then(|i| server.locations.get(i)) else {
             return Ok(());
         };
         if location.response_headers.is_empty() {
             return Ok(());
         }
-        let request_id =
-            if location.needs_request_id { ctx.request_id().to_owned() } else { String::new() };
-        let req = session.req_header();
-        let vars = Vars {
-            host: &host_name(req),
-            scheme: server.scheme,
-            client: client_addr(session),
-            server: server_addr(session),
-            request_id: &request_id,
-            upstream: ctx.upstream_addr,
-            request: req,
-        };
+        let vars = vars(
+            session,
+            server.scheme,
+            location.needs_request_id,
+            &mut ctx.request_id,
+            ctx.upstream_addr,
+        );
         location.response_headers.apply_response(upstream_response, &vars);
         Ok(())
     }
