@@ -1,15 +1,27 @@
 //! The dependency-direction guard (STYLE.md §2): leaf crates must not pull in
-//! the crates above them. Each rule runs `cargo tree -p CRATE -e normal -i FORBIDDEN`,
-//! which exits 0 when CRATE depends on FORBIDDEN.
+//! the crates above them. A transitive rule runs `cargo tree -p CRATE -e normal -i FORBIDDEN`,
+//! which prints a tree when CRATE depends on FORBIDDEN anywhere; a direct rule reads
+//! CRATE's first level of `cargo tree` (the binary reaches the leaves through pylon-proxy,
+//! but must not name them itself).
 
 use std::path::Path;
 
 use anyhow::{Context, bail, ensure};
 
-/// (crate, crates it must not depend on)
-const RULES: &[(&str, &[&str])] = &[
+/// How far a rule looks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Nowhere in the normal dependency tree.
+    Transitive,
+    /// Not as a direct dependency.
+    Direct,
+}
+
+/// (crate, reach, crates it must not depend on)
+const RULES: &[(&str, Reach, &[&str])] = &[
     (
         "pylon-config",
+        Reach::Transitive,
         &[
             "pylon-route",
             "pylon-upstream",
@@ -21,6 +33,7 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     (
         "pylon-route",
+        Reach::Transitive,
         &[
             "pylon-config",
             "pylon-upstream",
@@ -32,31 +45,43 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     (
         "pylon-accesslog",
+        Reach::Transitive,
         &["pylon-config", "pylon-route", "pylon-upstream", "pylon-proxy", "pingora-core", "tokio"],
     ),
     (
         "pylon-upstream",
+        Reach::Transitive,
         &["pylon-config", "pylon-route", "pylon-accesslog", "pylon-proxy", "pingora-proxy"],
     ),
-    ("pylon-proxy", &["pylon"]),
-    ("pylon", &["pylon-route", "pylon-upstream", "pylon-accesslog"]),
+    ("pylon-proxy", Reach::Transitive, &["pylon"]),
+    ("pylon", Reach::Direct, &["pylon-route", "pylon-upstream", "pylon-accesslog"]),
 ];
 
 pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     let known = package_names(root)?;
     let mut violations = Vec::new();
-    for (krate, forbidden) in RULES {
+    for (krate, reach, forbidden) in RULES {
         ensure!(known.iter().any(|k| k == krate), "rule names unknown crate {krate}");
+        let direct = match reach {
+            Reach::Direct => direct_deps(root, krate)?,
+            Reach::Transitive => Vec::new(),
+        };
         for f in *forbidden {
             // A misspelt name makes `cargo tree -i` fail, which would read as "not a
             // dependency": refuse names the dependency graph does not contain.
             ensure!(known.iter().any(|k| k == f), "rule names unknown crate {f}");
-            let out = crate::cargo()
-                .current_dir(root)
-                .args(["tree", "--quiet", "-p", krate, "-e", "normal", "-i", f])
-                .output()
-                .context("running cargo tree")?;
-            if out.status.success() && !out.stdout.is_empty() {
+            let depends = match reach {
+                Reach::Direct => direct.iter().any(|d| d == f),
+                Reach::Transitive => {
+                    let out = crate::cargo()
+                        .current_dir(root)
+                        .args(["tree", "--quiet", "-p", krate, "-e", "normal", "-i", f])
+                        .output()
+                        .context("running cargo tree")?;
+                    out.status.success() && !out.stdout.is_empty()
+                }
+            };
+            if depends {
                 violations.push(format!("{krate} depends on {f}"));
             }
         }
@@ -66,6 +91,20 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     }
     eprintln!("check-deps: {} crates respect STYLE.md §2", RULES.len());
     Ok(())
+}
+
+/// The direct normal dependencies of `krate`, by name.
+fn direct_deps(root: &Path, krate: &str) -> anyhow::Result<Vec<String>> {
+    let out = crate::cargo()
+        .current_dir(root)
+        .args(["tree", "--quiet", "-p", krate, "-e", "normal", "--depth", "1"])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .output()
+        .context("running cargo tree")?;
+    ensure!(out.status.success(), "cargo tree -p {krate} failed");
+    let text = String::from_utf8(out.stdout)?;
+    // The first line is the crate itself; each line reads "name vX.Y.Z (...)".
+    Ok(text.lines().skip(1).filter_map(|l| l.split(' ').next().map(str::to_owned)).collect())
 }
 
 /// Every package name in the resolved dependency graph (workspace members and dependencies).
