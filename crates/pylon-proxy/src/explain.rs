@@ -98,7 +98,7 @@ pub fn route_table(config: &Config) -> String {
 /// Explain how a request for `url` (with extra request `headers`) would be routed:
 /// server, every candidate location in order with its weight and first failing rule,
 /// the rewritten path, the upstream and the peer that would be chosen, with its health
-/// after one round of health checks.
+/// after `failure` rounds of health checks (enough to mark a dead peer down).
 pub fn explain(config: &Config, url: &str, headers: &[(String, String)]) -> Result<String, String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("invalid URL {url:?}: {e}"))?;
     let scheme = uri.scheme_str().unwrap_or("http");
@@ -163,7 +163,11 @@ pub fn explain(config: &Config, url: &str, headers: &[(String, String)]) -> Resu
             let client = std::net::IpAddr::from([127, 0, 0, 1]);
             let pool = pool.clone();
             let (chosen, peers) = block_on(async move {
-                pool.health_tick().await;
+                // As many rounds as it takes to mark a peer down (`failure`), so a dead
+                // peer shows as such.
+                for _ in 0..pool.spec().health.failure.max(1) {
+                    pool.health_check_now().await;
+                }
                 (pool.select(&req, Some(client), &[]).map(|s| s.addr()), pool.peers())
             })?;
             for p in &peers {
