@@ -1,7 +1,8 @@
 //! Match cost of the location index against table size, the linear scan and a plain
 //! `regex::RegexSet` (matchit's "compare routers" idea).
 //!
-//! Every iteration matches the same 64 requests (drawn from the table plus a few misses), so
+//! Every iteration matches the same 64 requests (drawn from the table by kind, in the same
+//! proportions at every size, plus one miss in eight), so
 //! the time per request is the reported time / 64 (criterion also prints it as throughput).
 
 use std::hint::black_box;
@@ -11,6 +12,27 @@ use pylon_route::{HostRule, PathRule, Route, Router, RouterBuilder};
 use regex::RegexSet;
 
 const REQUESTS: usize = 64;
+
+/// Route class of table slot `i >= 4` (the first four are fixed). The first six slots after
+/// the fixed ones cover every kind once, so even the 10-location table holds one route of each
+/// kind, and the requests can be drawn by kind in the same proportions at every size.
+const CLASSES: [usize; 10] = [0, 2, 4, 6, 7, 9, 1, 3, 5, 8];
+
+fn class(i: usize) -> usize {
+    CLASSES[(i - 4) % CLASSES.len()]
+}
+
+/// The kind of a class: exact, exact + host, prefix, wildcard host, regex, host regex.
+fn kind(class: usize) -> usize {
+    match class {
+        0 | 1 => 0,
+        2 | 3 => 1,
+        4 | 5 => 2,
+        6 => 3,
+        7 | 8 => 4,
+        _ => 5,
+    }
+}
 
 /// A mixed table: exact paths, prefixes, anchored regexes, hosts (exact, wildcard, regex), a
 /// few unanchored regexes and an any-path fallback.
@@ -27,7 +49,7 @@ fn table(n: usize) -> Vec<Route> {
         routes.push(route(format!("fixed{i}"), "", fixed));
     }
     for i in routes.len()..n {
-        let r = match i % 10 {
+        let r = match class(i) {
             0 | 1 => route(format!("e{i}"), "", &format!("=/svc{i}/items/list")),
             2 | 3 => route(
                 format!("eh{i}"),
@@ -47,14 +69,26 @@ fn table(n: usize) -> Vec<Route> {
     routes
 }
 
-/// Requests that hit routes spread over the table, plus misses.
+/// Requests that hit routes spread over the table, plus misses. The kind of each request is
+/// drawn with the same weights at every size (the class mix of the table: 2:2:2:1:2:1), then
+/// a route of that kind uniformly; so a larger table changes which routes are hit, not the
+/// workload's shape (how many regexes, host lookups, ... a request costs).
 fn requests(n: usize) -> Vec<(String, String)> {
+    assert!(n >= 10, "the table needs one route of each kind");
+    let mut by_kind: Vec<Vec<usize>> = vec![Vec::new(); 6];
+    for i in 4..n {
+        by_kind[kind(class(i))].push(i);
+    }
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize
+    };
     let mut out = Vec::with_capacity(REQUESTS);
     for k in 0..REQUESTS {
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        let i = 4 + (seed >> 33) as usize % n.saturating_sub(4).max(1);
-        let (host, path) = match (k % 8 == 7, i % 10) {
+        let list = &by_kind[kind(next() % CLASSES.len())];
+        let i = list[next() % list.len()];
+        let (host, path) = match (k % 8 == 7, class(i)) {
             (true, _) => ("nowhere.org".to_owned(), format!("/nothing/{i}/here")),
             (_, 0 | 1) => ("www.example.com".to_owned(), format!("/svc{i}/items/list")),
             (_, 2 | 3) => (format!("H{}.example.com:8080", i % 97), format!("/svc{i}/items")),
