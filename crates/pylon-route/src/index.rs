@@ -29,33 +29,46 @@ const HOST_SET_THRESHOLD: usize = 16;
 /// Path rules of one host group, in a radix tree keyed by the rule's literal bytes:
 /// exact paths and prefixes at their own node, regexes at the node of their anchored literal
 /// prefix (unanchored ones at the root).
+///
+/// Packed for the cache: all nodes in one array (32 bytes each), the children of a node
+/// consecutive in it, every label in one byte arena and the first label byte of each node in
+/// a byte array of its own, so picking a child reads one short run of bytes, then one node.
 #[derive(Debug, Clone)]
 pub(crate) struct PathIndex {
+    /// Root first; the last entry is a sentinel closing the `regex` range of the one before.
     nodes: Vec<Node>,
+    /// First label byte of each node, by id: a node's child keys are
+    /// `first[children..children + child_len]`, sorted.
+    first: Vec<u8>,
+    labels: Vec<u8>,
     regexes: Vec<(u32, Regex)>,
-    sets: Vec<RegexSet>,
+    /// Pre-filters, by node id.
+    sets: Vec<(u32, RegexSet)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Node {
-    /// Bytes from the parent to this node.
-    label: Box<[u8]>,
-    /// First byte of each child's label, sorted; `children` in the same order.
-    keys: Box<[u8]>,
-    children: Box<[u32]>,
+    /// Bytes from the parent to this node: `labels[label..label + label_len]`.
+    label: u32,
+    label_len: u16,
+    child_len: u16,
+    /// Id of the first child.
+    children: u32,
     /// Smallest rank of an `=exact` rule ending here.
     exact: u32,
     /// Smallest rank of a prefix (or any-path) rule ending here.
     prefix: u32,
-    /// Regexes whose literal prefix ends here, sorted by rank: `regexes[regex.0..regex.1]`.
-    regex: (u32, u32),
-    /// Index into `sets` of the pre-filter for this node's regexes, or `NONE`.
-    set: u32,
     /// Smallest exact/prefix rank in this subtree.
     plain_min: u32,
     /// Smallest regex rank in this subtree.
     regex_min: u32,
+    /// Regexes whose literal prefix ends here, sorted by rank, start at `regexes[regex]` and
+    /// end where the next node's start.
+    regex: u32,
 }
+
+/// Longest label a node holds (`label_len` is a u16); longer chains get split.
+const MAX_LABEL: usize = u16::MAX as usize;
 
 impl PathIndex {
     /// Smallest rank in the whole index.
@@ -79,7 +92,7 @@ impl PathIndex {
                 break;
             }
             match self.child(node, rest) {
-                Some((child, tail)) => (node, rest) = (child, tail),
+                Some((_, child, tail)) => (node, rest) = (child, tail),
                 None => break,
             }
         }
@@ -91,14 +104,15 @@ impl PathIndex {
     #[inline]
     pub(crate) fn find_regex(&self, path: &str, mut best: u32) -> u32 {
         let Some(mut node) = self.nodes.first() else { return best };
+        let mut id = 0;
         let mut rest = path.as_bytes();
         loop {
             if node.regex_min >= best {
                 break;
             }
-            best = self.node_regexes(node, path, best);
+            best = self.node_regexes(id, node, path, best);
             match self.child(node, rest) {
-                Some((child, tail)) => (node, rest) = (child, tail),
+                Some((i, child, tail)) => (id, node, rest) = (i, child, tail),
                 None => break,
             }
         }
@@ -106,29 +120,36 @@ impl PathIndex {
     }
 
     #[inline]
-    fn child<'p>(&self, node: &Node, rest: &'p [u8]) -> Option<(&Node, &'p [u8])> {
+    fn child<'p>(&self, node: &Node, rest: &'p [u8]) -> Option<(usize, &Node, &'p [u8])> {
         let first = rest.first()?;
-        let k = node.keys.binary_search(first).ok()?;
-        let child = self.nodes.get(*node.children.get(k)? as usize)?;
-        // Labels are short: an inline byte loop beats a call to `memcmp`.
-        let label = &*child.label;
-        let head = rest.get(..label.len())?;
-        if !head.iter().zip(label).all(|(a, b)| a == b) {
+        let start = node.children as usize;
+        let keys = self.first.get(start..start + node.child_len as usize)?;
+        let id = start + keys.binary_search(first).ok()?;
+        let child = self.nodes.get(id)?;
+        let len = usize::from(child.label_len);
+        let label = self.labels.get(child.label as usize..child.label as usize + len)?;
+        let head = rest.get(..len)?;
+        // Labels are short: an inline byte loop beats a call to `memcmp`. The first byte
+        // already matched the key.
+        if !head.iter().zip(label).skip(1).all(|(a, b)| a == b) {
             return None;
         }
-        Some((child, &rest[label.len()..]))
+        Some((id, child, &rest[len..]))
     }
 
-    fn node_regexes(&self, node: &Node, path: &str, best: u32) -> u32 {
-        let (start, end) = (node.regex.0 as usize, node.regex.1 as usize);
-        let Some(list) = self.regexes.get(start..end) else { return best };
+    fn node_regexes(&self, id: usize, node: &Node, path: &str, best: u32) -> u32 {
+        let end = self.nodes.get(id + 1).map_or(node.regex, |n| n.regex);
+        let Some(list) = self.regexes.get(node.regex as usize..end as usize) else { return best };
         match list.first() {
             Some((rank, _)) if *rank < best => {}
             _ => return best,
         }
-        if let Some(set) = self.sets.get(node.set as usize) {
-            if !set.is_match(path) {
-                return best;
+        if list.len() >= SET_THRESHOLD {
+            let id = u32::try_from(id).unwrap_or(NONE);
+            if let Ok(k) = self.sets.binary_search_by_key(&id, |(n, _)| *n) {
+                if !self.sets[k].1.is_match(path) {
+                    return best;
+                }
             }
         }
         for (rank, regex) in list {
@@ -208,79 +229,102 @@ impl PathIndexBuilder {
     }
 
     pub(crate) fn build(mut self) -> PathIndex {
-        let mut out = PathIndex { nodes: Vec::new(), regexes: Vec::new(), sets: Vec::new() };
+        let mut out = PathIndex {
+            nodes: Vec::new(),
+            first: Vec::new(),
+            labels: Vec::new(),
+            regexes: Vec::new(),
+            sets: Vec::new(),
+        };
         if self.nodes.is_empty() {
             return out;
         }
-        let root = self.finish_node(0, Vec::new(), &mut out);
-        out.nodes.push(root);
-        // Iterative, so a deep tree cannot overflow the stack.
+        self.push_node(0, &[], &mut out);
+        // Iterative, so a deep tree cannot overflow the stack. All children of a node are
+        // pushed in one go, so their ids are consecutive.
         let mut stack = vec![(0usize, 0usize)];
+        let mut label = Vec::new();
         while let Some((trie, radix)) = stack.pop() {
             let edges: Vec<(u8, usize)> =
                 self.nodes[trie].children.iter().map(|(b, c)| (*b, *c)).collect();
-            let mut keys = Vec::with_capacity(edges.len());
-            let mut children = Vec::with_capacity(edges.len());
+            let first_child = out.nodes.len();
             for (b, mut cur) in edges {
-                let mut label = vec![b];
+                label.clear();
+                label.push(b);
                 // Collapse chains of payload-free single-child nodes into one label.
-                while self.nodes[cur].is_empty() && self.nodes[cur].children.len() == 1 {
+                while label.len() < MAX_LABEL
+                    && self.nodes[cur].is_empty()
+                    && self.nodes[cur].children.len() == 1
+                {
                     let Some((b2, c2)) = self.nodes[cur].children.iter().next() else { break };
                     label.push(*b2);
                     cur = *c2;
                 }
-                let node = self.finish_node(cur, label, &mut out);
                 let id = out.nodes.len();
-                out.nodes.push(node);
-                keys.push(b);
-                children.push(u32::try_from(id).unwrap_or(u32::MAX));
+                self.push_node(cur, &label, &mut out);
                 stack.push((cur, id));
             }
-            out.nodes[radix].keys = keys.into();
-            out.nodes[radix].children = children.into();
+            let count = out.nodes.len() - first_child;
+            out.nodes[radix].children = u32::try_from(first_child).unwrap_or(NONE);
+            // At most 256 children: one per byte value.
+            out.nodes[radix].child_len = u16::try_from(count).unwrap_or(u16::MAX);
         }
         // Children always have larger ids than their parent: fold the subtree minima bottom-up.
         for i in (0..out.nodes.len()).rev() {
-            let (mut plain, mut regex) = (out.nodes[i].plain_min, out.nodes[i].regex_min);
-            for &c in out.nodes[i].children.iter() {
-                if let Some(child) = out.nodes.get(c as usize) {
-                    plain = plain.min(child.plain_min);
-                    regex = regex.min(child.regex_min);
-                }
+            let n = out.nodes[i];
+            let (mut plain, mut regex) = (n.plain_min, n.regex_min);
+            let start = n.children as usize;
+            for child in out.nodes.get(start..start + n.child_len as usize).unwrap_or(&[]) {
+                plain = plain.min(child.plain_min);
+                regex = regex.min(child.regex_min);
             }
             out.nodes[i].plain_min = plain;
             out.nodes[i].regex_min = regex;
         }
+        // The sentinel: ends the last node's regex range, matches nothing.
+        out.nodes.push(Node {
+            label: u32::try_from(out.labels.len()).unwrap_or(NONE),
+            label_len: 0,
+            child_len: 0,
+            children: 0,
+            exact: NONE,
+            prefix: NONE,
+            plain_min: NONE,
+            regex_min: NONE,
+            regex: u32::try_from(out.regexes.len()).unwrap_or(NONE),
+        });
+        out.first.push(0);
         out
     }
 
-    fn finish_node(&mut self, trie: usize, label: Vec<u8>, out: &mut PathIndex) -> Node {
+    fn push_node(&mut self, trie: usize, label: &[u8], out: &mut PathIndex) {
         let t = &mut self.nodes[trie];
         let mut regexes = std::mem::take(&mut t.regex);
         regexes.sort_by_key(|(rank, _)| *rank);
-        let start = out.regexes.len();
-        let mut set = NONE;
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(NONE);
+        let id = to_u32(out.nodes.len());
         if regexes.len() >= SET_THRESHOLD {
             // A set that fails to build (size limit) just means no pre-filter.
             if let Ok(s) = RegexSet::new(regexes.iter().map(|(_, r)| r.as_str())) {
-                set = u32::try_from(out.sets.len()).unwrap_or(NONE);
-                out.sets.push(s);
+                out.sets.push((id, s));
             }
         }
         let regex_min = regexes.first().map_or(NONE, |(rank, _)| *rank);
+        let regex = to_u32(out.regexes.len());
         out.regexes.extend(regexes);
-        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        Node {
-            label: label.into(),
-            keys: Box::default(),
-            children: Box::default(),
+        out.nodes.push(Node {
+            label: to_u32(out.labels.len()),
+            label_len: u16::try_from(label.len()).unwrap_or(u16::MAX),
+            child_len: 0,
+            children: 0,
             exact: t.exact,
             prefix: t.prefix,
-            regex: (to_u32(start), to_u32(out.regexes.len())),
-            set,
             plain_min: t.exact.min(t.prefix),
             regex_min,
-        }
+            regex,
+        });
+        out.first.push(label.first().copied().unwrap_or(0));
+        out.labels.extend_from_slice(label);
     }
 }
 
