@@ -26,6 +26,9 @@ const SET_THRESHOLD: usize = 8;
 /// per-group probes.
 const HOST_SET_THRESHOLD: usize = 16;
 
+/// Regex nodes [`HostIndex::find`] remembers from its plain walks (a path meets few).
+const NOTED: usize = 8;
+
 /// Path rules of one host group, in a radix tree keyed by the rule's literal bytes:
 /// exact paths and prefixes at their own node, regexes at the node of their anchored literal
 /// prefix (unanchored ones at the root).
@@ -97,6 +100,55 @@ impl PathIndex {
             }
         }
         best
+    }
+
+    /// [`find_plain`](Self::find_plain) that also calls `note` with every node on the walk
+    /// whose own regexes could still beat `best`, so the regex phase can run them later
+    /// ([`node_regexes_at`](Self::node_regexes_at)) without walking the tree again. The walk
+    /// goes on while either kind of rule below can beat `best`.
+    #[inline]
+    pub(crate) fn find_plain_noting(
+        &self,
+        path: &str,
+        mut best: u32,
+        mut note: impl FnMut(u32),
+    ) -> u32 {
+        let Some(mut node) = self.nodes.first() else { return best };
+        let mut id = 0;
+        let mut rest = path.as_bytes();
+        loop {
+            if node.plain_min >= best && node.regex_min >= best {
+                break;
+            }
+            best = best.min(node.prefix);
+            if node.regex_min < best && self.has_regexes(id, node) {
+                note(u32::try_from(id).unwrap_or(NONE));
+            }
+            if rest.is_empty() {
+                best = best.min(node.exact);
+                break;
+            }
+            match self.child(node, rest) {
+                Some((i, child, tail)) => (id, node, rest) = (i, child, tail),
+                None => break,
+            }
+        }
+        best
+    }
+
+    /// The regexes of node `id` (one noted by [`find_plain_noting`](Self::find_plain_noting)):
+    /// the smallest rank `< best` matching `path`, else `best`.
+    #[inline]
+    pub(crate) fn node_regexes_at(&self, id: u32, path: &str, best: u32) -> u32 {
+        match self.nodes.get(id as usize) {
+            Some(node) if node.regex_min < best => self.node_regexes(id as usize, node, path, best),
+            _ => best,
+        }
+    }
+
+    #[inline]
+    fn has_regexes(&self, id: usize, node: &Node) -> bool {
+        self.nodes.get(id + 1).is_some_and(|next| next.regex > node.regex)
     }
 
     /// The smallest rank `< best` of a regex rule matching `path`, else `best`. Only regexes
@@ -414,7 +466,18 @@ impl HostIndex {
     #[inline]
     pub(crate) fn find(&self, host: &str, path: &str) -> u32 {
         let mut best = NONE;
-        self.each_group(host, |p| best = p.find_plain(path, best));
+        // Regex nodes met on the plain walks of the host groups: the regex phase runs them
+        // without a second host lookup or tree walk. On overflow it walks again instead.
+        let mut noted: [(Option<&PathIndex>, u32); NOTED] = [(None, 0); NOTED];
+        let mut count = 0;
+        self.each_group(host, |p| {
+            best = p.find_plain_noting(path, best, |id| {
+                if let Some(slot) = noted.get_mut(count) {
+                    *slot = (Some(p), id);
+                }
+                count += 1;
+            });
+        });
         let regex_groups =
             self.regex_min < best && self.regex_set.as_ref().is_none_or(|s| s.is_match(host));
         if regex_groups {
@@ -430,7 +493,15 @@ impl HostIndex {
                 }
             }
         }
-        self.each_group(host, |p| best = p.find_regex(path, best));
+        if count <= NOTED {
+            for (p, id) in &noted[..count] {
+                if let Some(p) = p {
+                    best = p.node_regexes_at(*id, path, best);
+                }
+            }
+        } else {
+            self.each_group(host, |p| best = p.find_regex(path, best));
+        }
         if regex_groups {
             for (regex, p) in &self.regex {
                 if p.min() >= best {
@@ -447,7 +518,7 @@ impl HostIndex {
 
     /// Calls `f` with the path index of every non-regex host group that applies to `host`.
     #[inline]
-    fn each_group(&self, host: &str, mut f: impl FnMut(&PathIndex)) {
+    fn each_group<'a>(&'a self, host: &str, mut f: impl FnMut(&'a PathIndex)) {
         if let Some(any) = &self.any {
             f(any);
         }
