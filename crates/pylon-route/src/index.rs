@@ -173,20 +173,29 @@ impl PathIndex {
 
     #[inline]
     fn child<'p>(&self, node: &Node, rest: &'p [u8]) -> Option<(usize, &Node, &'p [u8])> {
-        let first = rest.first()?;
+        let (first, tail) = rest.split_first()?;
         let start = node.children as usize;
         let keys = self.first.get(start..start + node.child_len as usize)?;
-        let id = start + keys.binary_search(first).ok()?;
+        // Few children are the common case: a short scan beats the binary search's setup.
+        let k = if keys.len() <= 4 {
+            keys.iter().position(|k| k == first)?
+        } else {
+            keys.binary_search(first).ok()?
+        };
+        let id = start + k;
         let child = self.nodes.get(id)?;
         let len = usize::from(child.label_len);
-        let label = self.labels.get(child.label as usize..child.label as usize + len)?;
-        let head = rest.get(..len)?;
-        // Labels are short: an inline byte loop beats a call to `memcmp`. The first byte
-        // already matched the key.
-        if !head.iter().zip(label).skip(1).all(|(a, b)| a == b) {
+        if len <= 1 {
+            // The first byte already matched the key (the root's empty label is never a child).
+            return Some((id, child, tail));
+        }
+        let label = self.labels.get(child.label as usize + 1..child.label as usize + len)?;
+        let head = tail.get(..len - 1)?;
+        // Labels are short: an inline byte loop beats a call to `memcmp`.
+        if !head.iter().zip(label).all(|(a, b)| a == b) {
             return None;
         }
-        Some((id, child, &rest[len..]))
+        Some((id, child, &tail[len - 1..]))
     }
 
     fn node_regexes(&self, id: usize, node: &Node, path: &str, best: u32) -> u32 {
@@ -395,6 +404,12 @@ pub(crate) struct HostIndex {
     /// Pre-filter over all host regexes.
     regex_set: Option<RegexSet>,
     regex_min: u32,
+    /// The path rules of every location with a host regex, in one index: one walk finds the
+    /// best of them by path alone, and when one of that location's host regexes holds it is
+    /// the answer of all the regex groups (see [`HostIndex::find`]).
+    regex_union: PathIndex,
+    /// `(rank, index into regex)` for every host regex of a location, sorted.
+    regex_of: Vec<(u32, u32)>,
 }
 
 /// Builds a [`HostIndex`]; add locations in rank order or any order, ranks decide.
@@ -405,6 +420,8 @@ pub(crate) struct HostIndexBuilder {
     wildcard: HashMap<Box<str>, PathIndexBuilder>,
     regex: Vec<(Regex, PathIndexBuilder)>,
     regex_pos: HashMap<String, usize>,
+    regex_union: PathIndexBuilder,
+    regex_of: Vec<(u32, usize)>,
 }
 
 impl HostIndexBuilder {
@@ -412,6 +429,9 @@ impl HostIndexBuilder {
     pub(crate) fn add(&mut self, rank: u32, hosts: &[HostMatcher], path: &PathMatcher) {
         if hosts.is_empty() {
             self.any.get_or_insert_with(PathIndexBuilder::default).add(rank, path);
+        }
+        if hosts.iter().any(|h| matches!(h, HostMatcher::Regex(_))) {
+            self.regex_union.add(rank, path);
         }
         for host in hosts {
             let group = match host {
@@ -423,6 +443,7 @@ impl HostIndexBuilder {
                     if pos == next {
                         self.regex.push((r.clone(), PathIndexBuilder::default()));
                     }
+                    self.regex_of.push((rank, pos));
                     &mut self.regex[pos].1
                 }
             };
@@ -434,9 +455,18 @@ impl HostIndexBuilder {
         let build_map = |m: HashMap<Box<str>, PathIndexBuilder>| {
             m.into_iter().map(|(k, b)| (k, b.build())).collect::<FastMap<_, _>>()
         };
-        let mut regex: Vec<(Regex, PathIndex)> =
-            self.regex.into_iter().map(|(r, b)| (r, b.build())).collect();
-        regex.sort_by_key(|(_, p)| p.min());
+        let mut regex: Vec<(usize, Regex, PathIndex)> =
+            self.regex.into_iter().enumerate().map(|(i, (r, b))| (i, r, b.build())).collect();
+        regex.sort_by_key(|(_, _, p)| p.min());
+        let mut new_pos = vec![0u32; regex.len()];
+        for (new, (old, _, _)) in regex.iter().enumerate() {
+            new_pos[*old] = u32::try_from(new).unwrap_or(NONE);
+        }
+        let mut regex_of: Vec<(u32, u32)> =
+            self.regex_of.iter().map(|&(rank, old)| (rank, new_pos[old])).collect();
+        regex_of.sort_unstable();
+        regex_of.dedup();
+        let regex: Vec<(Regex, PathIndex)> = regex.into_iter().map(|(_, r, p)| (r, p)).collect();
         let regex_set = if regex.len() >= HOST_SET_THRESHOLD {
             regex_set_ci(regex.iter().map(|(r, _)| r.as_str()))
         } else {
@@ -450,6 +480,8 @@ impl HostIndexBuilder {
             regex,
             regex_set,
             regex_min,
+            regex_union: self.regex_union.build(),
+            regex_of,
         }
     }
 }
@@ -478,18 +510,17 @@ impl HostIndex {
                 count += 1;
             });
         });
-        let regex_groups =
-            self.regex_min < best && self.regex_set.as_ref().is_none_or(|s| s.is_match(host));
-        if regex_groups {
-            // The host regex holds for the whole group, so probe the (cheap) path index first
-            // and run the host regex only when the group has something better to offer.
-            for (regex, p) in &self.regex {
-                if p.min() >= best {
-                    break;
-                }
-                let rank = p.find_plain(path, best);
-                if rank < best && regex.is_match(host) {
+        // The host regex groups: a probe of their union by path first. Its best rank wins
+        // outright when one of that location's host regexes holds (no other regex group can
+        // offer a smaller rank); otherwise, each group in turn.
+        let mut gate = None;
+        if self.regex_min < best {
+            let rank = self.regex_union.find_plain(path, best);
+            if rank < best {
+                if self.host_regex_holds(rank, host) {
                     best = rank;
+                } else if self.regex_gate(&mut gate, host) {
+                    best = self.groups_plain(host, path, best);
                 }
             }
         }
@@ -502,15 +533,57 @@ impl HostIndex {
         } else {
             self.each_group(host, |p| best = p.find_regex(path, best));
         }
-        if regex_groups {
-            for (regex, p) in &self.regex {
-                if p.min() >= best {
-                    break;
-                }
-                let rank = p.find_regex(path, best);
-                if rank < best && regex.is_match(host) {
+        if self.regex_min < best {
+            let rank = self.regex_union.find_regex(path, best);
+            if rank < best {
+                if self.host_regex_holds(rank, host) {
                     best = rank;
+                } else if self.regex_gate(&mut gate, host) {
+                    best = self.groups_regex(host, path, best);
                 }
+            }
+        }
+        best
+    }
+
+    /// Does one of the host regexes of the location ranked `rank` match `host`?
+    fn host_regex_holds(&self, rank: u32, host: &str) -> bool {
+        let start = self.regex_of.partition_point(|(r, _)| *r < rank);
+        self.regex_of[start..]
+            .iter()
+            .take_while(|(r, _)| *r == rank)
+            .any(|(_, g)| self.regex.get(*g as usize).is_some_and(|(re, _)| re.is_match(host)))
+    }
+
+    /// The [`RegexSet`] pre-filter over all host regexes, computed at most once.
+    fn regex_gate(&self, gate: &mut Option<bool>, host: &str) -> bool {
+        *gate.get_or_insert_with(|| self.regex_set.as_ref().is_none_or(|s| s.is_match(host)))
+    }
+
+    /// The plain rules of every host regex group: the (cheap) path index first, the host
+    /// regex only when the group has something better to offer.
+    fn groups_plain(&self, host: &str, path: &str, mut best: u32) -> u32 {
+        for (regex, p) in &self.regex {
+            if p.min() >= best {
+                break;
+            }
+            let rank = p.find_plain(path, best);
+            if rank < best && regex.is_match(host) {
+                best = rank;
+            }
+        }
+        best
+    }
+
+    /// The regex rules of every host regex group, like [`groups_plain`](Self::groups_plain).
+    fn groups_regex(&self, host: &str, path: &str, mut best: u32) -> u32 {
+        for (regex, p) in &self.regex {
+            if p.min() >= best {
+                break;
+            }
+            let rank = p.find_regex(path, best);
+            if rank < best && regex.is_match(host) {
+                best = rank;
             }
         }
         best
