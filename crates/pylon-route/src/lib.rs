@@ -48,8 +48,12 @@
 //! scan: each location gets a rank (its position in that order); hosts are sorted into an
 //! exact map, a wildcard-suffix map and a list of host regexes; inside each host group the path
 //! rules sit in a radix tree (exact and prefix rules at their node, regexes at the node of
-//! their anchored literal prefix, so `^/api/v\d+` is only tried under `/api/v`). The smallest
-//! matching rank wins, and anything that cannot beat the best rank so far is skipped.
+//! their anchored literal prefix, so `^/api/v\d+` is only tried under `/api/v`), packed into
+//! flat arrays. Each applicable group is looked up once and walked once; regexes met on the
+//! walk run afterwards, only if they can still win. Locations with host regexes also sit in
+//! one shared tree: its best path match wins when one of its host regexes holds, so the
+//! per-group loop over host regexes is only a fallback. The smallest matching rank wins, and
+//! anything that cannot beat the best rank so far is skipped.
 
 mod error;
 mod explain;
