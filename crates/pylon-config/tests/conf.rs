@@ -50,5 +50,7 @@ fn example_config_uses_every_section_without_warnings() {
     assert!(secure.tls);
     assert_eq!(c.certificates.len(), 1);
     assert!(c.certificates[0].tls_cert.is_file());
-    assert_eq!(c.admin.as_ref().map(|a| a.addr), Some("127.0.0.1:6190".parse().expect("addr")));
+    // [admin] parses (see the admin tests in errors.rs) but pylon refuses it until the admin
+    // API is served, so the example leaves it out.
+    assert!(c.admin.is_none());
 }
