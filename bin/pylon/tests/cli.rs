@@ -144,8 +144,9 @@ async fn explain_shows_the_route_decision() {
         assert!(out.contains("location: api"), "{out}");
         assert!(out.contains("upstream path: /v1/users?id=1"), "{out}");
         assert!(out.contains("upstream: a"), "{out}");
-        // Smooth weighted round robin picks the weight-2 peer first.
-        assert!(out.contains("peer:     127.0.0.1:10"), "{out}");
+        // Nothing listens on ports 9 and 10: explain's health rounds mark both down.
+        assert!(out.contains("peer 127.0.0.1:10 (127.0.0.1) weight 2 UNHEALTHY"), "{out}");
+        assert!(out.contains("none healthy: the request would get 503"), "{out}");
 
         // Host matching: the hosted location wins for its host.
         let (code, out, _) = pylon_cmd(&[
@@ -239,4 +240,37 @@ impl Drop for KillOnDrop<'_> {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_picks_a_healthy_peer_and_shows_health() {
+    bounded(async {
+        let dir = Dir::new();
+        let live = Upstream::start("live").await;
+        let dead = free_port();
+        let config = format!(
+            "{basic}[upstreams.a]\naddrs = [\"127.0.0.1:{dead} 3\", {live}]\n\
+             [locations.all]\nupstream = \"a\"\npath = \"/\"\n\
+             [servers.s]\naddr = \"127.0.0.1:1\"\nlocations = [\"all\"]\n",
+            basic = dir.basic(""),
+            live = q(&live.addr.to_string()),
+        );
+        let path = dir.write("explain.toml", &config).display().to_string();
+        let (code, out, err) = pylon_cmd(&["explain", "-c", &path, "http://a.test:1/x"]).await;
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains(&format!("peer 127.0.0.1:{dead} (127.0.0.1) weight 3 UNHEALTHY")),
+            "{out}"
+        );
+        // The weight-3 peer would be first, but it is down: the live one is chosen.
+        assert!(
+            out.contains(&format!("-> peer {} (127.0.0.1) weight 1 healthy", live.addr)),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("peer:     {} (for a client at 127.0.0.1)", live.addr)),
+            "{out}"
+        );
+    })
+    .await;
 }
