@@ -347,7 +347,8 @@ fn server_conf(config: &Config, options: &RunOptions) -> ServerConf {
         graceful_shutdown_timeout_seconds: Some(b.graceful_shutdown_timeout.as_secs()),
         upstream_keepalive_pool_size: b.upstream_keepalive_pool_size,
         // One runtime per worker thread, no task stealing: a proxied request stays on the
-        // thread that accepted it, which measured cheaper than the work-stealing runtime.
+        // thread that accepted it (h1 1 KiB, 1 thread, 3 interleaved rounds: 25.1 vs 27.7
+        // CPU µs per request with work stealing; within noise, but never worse).
         work_stealing: false,
         ..ServerConf::default()
     }
