@@ -134,7 +134,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let RunArgs { config: path, upgrade, daemon, watch } = args;
     let loaded = load(path.as_deref())?;
     init_logging(&loaded.config);
-    for w in &loaded.warnings {
+    for w in loaded.warnings.iter().chain(&pylon_proxy::lints(&loaded.config)) {
         tracing::warn!("{w}");
     }
     let pid_file = loaded.config.basic.pid_file.clone();

@@ -191,3 +191,23 @@ async fn short_http10_request_is_answered_and_closed() {
     })
     .await;
 }
+
+/// SPEC §9: lints are warnings at start too, not only in `pylon check`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_warns_about_shadowed_locations_at_start() {
+    bounded(async {
+        let dir = Dir::new();
+        let p = Pylon::start(&dir, |port| {
+            format!(
+                "{basic}[locations.all]\npath = \"/\"\nreturn = \"200 a\"\nweight = 70000\n\
+                 [locations.api]\npath = \"/api\"\nreturn = \"200 b\"\n\
+                 [servers.main]\naddr = \"127.0.0.1:{port}\"\nlocations = [\"all\", \"api\"]\n",
+                basic = dir.basic(""),
+            )
+        })
+        .await;
+        let err = p.wait_stderr("can never match").await;
+        assert!(err.contains("locations.api"), "{err}");
+    })
+    .await;
+}

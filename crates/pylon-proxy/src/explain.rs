@@ -23,6 +23,12 @@ pub struct CheckReport {
     pub route_table: String,
 }
 
+/// The route lints of `config` (shadowed locations, equal-weight overlaps): what `pylon run`
+/// warns about at start, without compiling the rest.
+pub fn lints(config: &Config) -> Vec<Diagnostic> {
+    route_lints(config)
+}
+
 /// Compile `config` fully and describe its route tables.
 pub fn check(config: &Config) -> CheckReport {
     let errors = compile(config).err().unwrap_or_default();

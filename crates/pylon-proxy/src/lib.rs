@@ -22,7 +22,7 @@ mod stats;
 mod tls;
 
 pub use app::{Pylon, RunOptions, run};
-pub use explain::{CheckReport, check, explain, route_table};
+pub use explain::{CheckReport, check, explain, lints, route_table};
 pub use proxy::Ctx;
 
 pub(crate) use app::Shared;
