@@ -150,7 +150,9 @@ static EXIT_WHEN_IDLE: AtomicBool = AtomicBool::new(false);
 /// pylon's signals (SPEC §9): SIGQUIT hands the listeners to a waiting successor and
 /// drains for `grace_period`; SIGTERM stops accepting, lets in-flight requests finish
 /// (within `grace_period`) and exits as soon as they have; SIGINT exits at once.
-struct Signals;
+struct Signals {
+    upgrade_sock: PathBuf,
+}
 
 #[async_trait]
 impl ShutdownSignalWatch for Signals {
@@ -165,7 +167,15 @@ impl ShutdownSignalWatch for Signals {
             return std::future::pending().await;
         };
         tokio::select! {
-            _ = quit.recv() => ShutdownSignal::GracefulUpgrade,
+            // A successor waiting for the sockets has bound the upgrade socket (pingora
+            // unlinks it once a transfer is over). Without one, hand-over would only retry
+            // for 5 s and keep accepting 5 s more: drain straight away instead.
+            _ = quit.recv() => if self.upgrade_sock.exists() {
+                ShutdownSignal::GracefulUpgrade
+            } else {
+                tracing::info!("SIGQUIT with no successor waiting: draining");
+                ShutdownSignal::GracefulTerminate
+            },
             _ = term.recv() => {
                 EXIT_WHEN_IDLE.store(true, Ordering::Release);
                 ShutdownSignal::GracefulTerminate
@@ -178,7 +188,8 @@ impl ShutdownSignalWatch for Signals {
 /// Run a server built by [`Pylon::into_server`] until it is told to stop, with pylon's
 /// signal handling.
 pub fn run(server: Server) {
-    server.run(RunArgs { shutdown_signal: Box::new(Signals) });
+    let upgrade_sock = PathBuf::from(&server.configuration.upgrade_sock);
+    server.run(RunArgs { shutdown_signal: Box::new(Signals { upgrade_sock }) });
 }
 
 /// A validated config, ready to become a pingora server.
