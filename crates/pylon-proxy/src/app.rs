@@ -224,6 +224,9 @@ impl Pylon {
 
         let tls_settings = tls_listeners(&config)?;
         let servers = config.servers.clone();
+        // For positions in errors found while wiring listeners (the config itself moves
+        // into the supervisor below).
+        let diagnostics = config.clone();
         let grace_period = config.basic.grace_period;
         let shared = Arc::new(Shared {
             runtime: ArcSwap::from_pointee(Runtime::empty(&config)),
@@ -263,8 +266,10 @@ impl Pylon {
                 let addr = addr.to_string();
                 match &tls {
                     Some(resolver) => {
-                        let settings = crate::tls::settings(resolver, s.enable_h2)
-                            .map_err(|e| vec![config_diag(&s.name, e)])?;
+                        let settings =
+                            crate::tls::settings(resolver, s.enable_h2).map_err(|e| {
+                                vec![diagnostics.diagnostic(&format!("servers.{}", s.name), e)]
+                            })?;
                         service.add_tls_with_settings(&addr, None, settings);
                     }
                     None => service.add_tcp(&addr),
@@ -275,16 +280,6 @@ impl Pylon {
             handle.add_dependency(&supervisor);
         }
         Ok(server)
-    }
-}
-
-fn config_diag(server: &str, message: String) -> Diagnostic {
-    Diagnostic {
-        file: String::new(),
-        line: 0,
-        column: 0,
-        key: format!("servers.{server}"),
-        message,
     }
 }
 

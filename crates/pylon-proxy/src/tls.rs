@@ -67,30 +67,30 @@ pub(crate) fn load_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, Str
         .map_err(|e| format!("certificate {cert_s} and key {key_s} do not go together: {e}"))
 }
 
+/// The key to blame for a certificate pair that failed to load: `tls_key` when the key
+/// file cannot be read, else `tls_cert` (a bad certificate, or a pair that does not match).
+fn failing_key(prefix: &str, key_file: &Path) -> String {
+    let which = if std::fs::metadata(key_file).is_err() { "tls_key" } else { "tls_cert" };
+    format!("{prefix}.{which}")
+}
+
 /// The SNI resolver of a server, or `None` for a plain listener.
 pub(crate) fn resolver(
     config: &Config,
     server: &Server,
 ) -> Result<Option<Arc<SniResolver>>, Vec<Diagnostic>> {
+    // pylon-config sets `tls` for every TLS listener (`tls = true` or a `tls_cert`).
+    if !server.tls {
+        return Ok(None);
+    }
     let mut errors = Vec::new();
-    let key = |k: &str| format!("servers.{}.{k}", server.name);
+    let prefix = format!("servers.{}", server.name);
     let mut default = None;
     if let (Some(cert), Some(k)) = (&server.tls_cert, &server.tls_key) {
         match load_key(cert, k) {
             Ok(ck) => default = Some(ck),
-            Err(e) => errors.push(config.diagnostic(&key("tls_cert"), e)),
+            Err(e) => errors.push(config.diagnostic(&failing_key(&prefix, k), e)),
         }
-    }
-    if !server.tls {
-        return match (default, errors.is_empty()) {
-            (Some(d), true) => Ok(Some(Arc::new(SniResolver {
-                exact: HashMap::new(),
-                wildcard: Vec::new(),
-                default: Some(d),
-            }))),
-            (None, true) => Ok(None),
-            _ => Err(errors),
-        };
     }
     let mut exact = HashMap::new();
     let mut wildcard = Vec::new();
@@ -100,7 +100,8 @@ pub(crate) fn resolver(
         let ck = match load_key(&c.tls_cert, &c.tls_key) {
             Ok(ck) => ck,
             Err(e) => {
-                errors.push(config.diagnostic(&format!("certificates.{}.tls_cert", c.name), e));
+                let prefix = format!("certificates.{}", c.name);
+                errors.push(config.diagnostic(&failing_key(&prefix, &c.tls_key), e));
                 continue;
             }
         };
@@ -123,7 +124,7 @@ pub(crate) fn resolver(
     let default = default.or(marked_default).or(first);
     if default.is_none() && errors.is_empty() {
         errors.push(config.diagnostic(
-            &key("tls"),
+            &format!("{prefix}.tls"),
             "tls = true needs a [certificates.NAME] section or tls_cert/tls_key",
         ));
     }
