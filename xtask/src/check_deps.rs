@@ -26,6 +26,7 @@ const RULES: &[(&str, Reach, &[&str])] = &[
             "pylon-route",
             "pylon-upstream",
             "pylon-accesslog",
+            "pylon-plugin",
             "pylon-proxy",
             "tokio",
             "pingora-core",
@@ -38,6 +39,7 @@ const RULES: &[(&str, Reach, &[&str])] = &[
             "pylon-config",
             "pylon-upstream",
             "pylon-accesslog",
+            "pylon-plugin",
             "pylon-proxy",
             "pingora-core",
             "tokio",
@@ -46,15 +48,42 @@ const RULES: &[(&str, Reach, &[&str])] = &[
     (
         "pylon-accesslog",
         Reach::Transitive,
-        &["pylon-config", "pylon-route", "pylon-upstream", "pylon-proxy", "pingora-core", "tokio"],
+        &[
+            "pylon-config",
+            "pylon-route",
+            "pylon-upstream",
+            "pylon-plugin",
+            "pylon-proxy",
+            "pingora-core",
+            "tokio",
+        ],
     ),
     (
         "pylon-upstream",
         Reach::Transitive,
-        &["pylon-config", "pylon-route", "pylon-accesslog", "pylon-proxy", "pingora-proxy"],
+        &[
+            "pylon-config",
+            "pylon-route",
+            "pylon-accesslog",
+            "pylon-plugin",
+            "pylon-proxy",
+            "pingora-proxy",
+        ],
+    ),
+    (
+        "pylon-plugin",
+        Reach::Transitive,
+        &[
+            "pylon-config",
+            "pylon-route",
+            "pylon-upstream",
+            "pylon-accesslog",
+            "pylon-proxy",
+            "pingora-proxy",
+        ],
     ),
     ("pylon-proxy", Reach::Transitive, &["pylon"]),
-    ("pylon", Reach::Direct, &["pylon-route", "pylon-upstream", "pylon-accesslog"]),
+    ("pylon", Reach::Direct, &["pylon-route", "pylon-upstream", "pylon-accesslog", "pylon-plugin"]),
 ];
 
 pub(crate) fn run(root: &Path) -> anyhow::Result<()> {

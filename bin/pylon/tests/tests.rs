@@ -8,6 +8,7 @@ mod errors;
 mod hardening;
 mod headers;
 mod logs;
+mod plugins;
 mod reload;
 mod routing;
 mod soak;

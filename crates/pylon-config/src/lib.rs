@@ -45,9 +45,14 @@
 //!   Set/add values may not be empty: use the `*_remove_headers` lists to drop headers.
 //! - A rewrite replacement's `$1`/`$name`/`${name}` must exist in the regex (`$$` is a literal
 //!   `$`); a digit or letter right after a group needs braces: `${1}x`.
-//! - `return = "STATUS BODY"`: the body is everything after the first space, verbatim.
+//! - `return = "STATUS BODY"`: the body is everything after the first space, with
+//!   `$variables`; 301/302/303/307/308 take a URL instead, sent as `Location`.
+//! - `[plugins.NAME]` options are kept as written (strings, whole numbers, booleans, arrays of
+//!   those) and validated by the caller's [`Checks::plugin`]; unknown option errors point at
+//!   the key, errors inside a string value at the offending character.
 //! - A server is a TLS listener when `tls = true` or `tls_cert` is set ([`Server::tls`]).
-//! - `client_max_body_size = 0` and `weight = 0` mean "not set".
+//! - `weight = 0` means "not set"; `client_max_body_size = 0` means "unlimited" (on a location
+//!   it lifts its server's limit).
 //! - Listen addresses clash when equal, or when one is the unspecified address (`0.0.0.0`,
 //!   `[::]`) of the same family and port; the admin address takes part.
 //! - Warnings also cover a file with no `[servers.NAME]` at all (it would listen nowhere).
@@ -60,5 +65,7 @@ mod model;
 mod value;
 
 pub use diag::{ConfigErrors, Diagnostic};
-pub use load::{Checks, ValueCheck, load, load_with, parse, parse_with};
+pub use load::{
+    Checks, PluginCheck, PluginProblem, ValueCheck, load, load_with, parse, parse_with,
+};
 pub use model::*;

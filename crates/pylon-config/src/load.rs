@@ -20,6 +20,22 @@ use crate::value::{self, ValueError};
 /// A caller-supplied check of one value: `Err` holds the message.
 pub type ValueCheck = fn(&str) -> Result<(), String>;
 
+/// A caller-supplied check of one `[plugins.NAME]` table: its kind and options. Returns
+/// every problem found (none = valid).
+pub type PluginCheck = fn(&Plugin) -> Vec<PluginProblem>;
+
+/// A problem a [`PluginCheck`] found in one plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginProblem {
+    /// The offending key inside the plugin table: `"kind"`, an option such as `"allow"`, an
+    /// array element such as `"allow[2]"`, or `""` for the table as a whole.
+    pub key: String,
+    /// Byte offset of the problem inside a string value (0 = the value as a whole).
+    pub offset: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
 /// Checks of values whose language another crate owns (pylon-config depends on no other
 /// pylon crate): the caller passes them in, and their errors are reported with all the
 /// others, at the value's position.
@@ -28,6 +44,10 @@ pub struct Checks {
     /// Validates a server's `access_log` (a preset name or a template); `Err` holds the
     /// message.
     pub access_log: Option<ValueCheck>,
+    /// Validates each `[plugins.NAME]` (its kind and options). Without it a plugin table is
+    /// only checked for shape: `kind` a string, option values strings, whole numbers,
+    /// booleans or arrays of those.
+    pub plugin: Option<PluginCheck>,
 }
 
 /// Reads and validates the config file at `path`.
@@ -91,6 +111,8 @@ struct Cx<'s> {
     warnings: Vec<Diagnostic>,
     positions: HashMap<String, (usize, usize)>,
     checks: Checks,
+    /// Spans of plugin option string values by dotted key, to point into them.
+    plugin_strings: HashMap<String, (Range<usize>, String)>,
 }
 
 impl<'s> Cx<'s> {
@@ -105,7 +127,20 @@ impl<'s> Cx<'s> {
             warnings: Vec::new(),
             positions: HashMap::new(),
             checks: Checks::default(),
+            plugin_strings: HashMap::new(),
         }
+    }
+
+    /// An error at the recorded position of `key` (or 1:1).
+    fn error_at_key(&mut self, key: &str, message: impl Into<String>) {
+        let (line, column) = self.positions.get(key).copied().unwrap_or((1, 1));
+        self.errors.push(Diagnostic {
+            file: self.file.clone(),
+            line,
+            column,
+            key: key.to_owned(),
+            message: message.into(),
+        });
     }
 
     fn diag(&self, at: usize, key: &str, message: impl Into<String>) -> Diagnostic {
@@ -458,7 +493,8 @@ fn suggest<'k>(name: &str, allowed: &[&'k str]) -> Option<&'k str> {
         .map(|(_, a)| a)
 }
 
-const ROOT_KEYS: &[&str] = &["basic", "upstreams", "locations", "servers", "certificates", "admin"];
+const ROOT_KEYS: &[&str] =
+    &["basic", "upstreams", "locations", "servers", "certificates", "admin", "plugins"];
 const BASIC_KEYS: &[&str] = &[
     "name",
     "threads",
@@ -500,6 +536,7 @@ const LOCATION_KEYS: &[&str] = &[
     "response_remove_headers",
     "weight",
     "client_max_body_size",
+    "plugins",
 ];
 const SERVER_KEYS: &[&str] = &[
     "addr",
@@ -516,6 +553,14 @@ const SERVER_KEYS: &[&str] = &[
     "keepalive_timeout",
     "max_header_size",
     "max_connections",
+    "proxy_set_headers",
+    "proxy_add_headers",
+    "proxy_remove_headers",
+    "response_set_headers",
+    "response_add_headers",
+    "response_remove_headers",
+    "client_max_body_size",
+    "plugins",
 ];
 const CERTIFICATE_KEYS: &[&str] = &["domains", "tls_cert", "tls_key", "is_default"];
 const ADMIN_KEYS: &[&str] = &["addr", "users"];
@@ -526,10 +571,13 @@ fn build(cx: &mut Cx<'_>, root: &Tbl<'_, '_>, origin: &Path) -> Config {
     let upstreams: Vec<Upstream> =
         root.children(cx, "upstreams").iter().map(|(n, t)| upstream(cx, n, t)).collect();
     let upstream_names: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
+    let plugins: Vec<Plugin> =
+        root.children(cx, "plugins").iter().filter_map(|(n, t)| plugin(cx, n, t)).collect();
+    let plugin_names: Vec<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
     let locations: Vec<Location> = root
         .children(cx, "locations")
         .iter()
-        .map(|(n, t)| location(cx, n, t, &upstream_names))
+        .map(|(n, t)| location(cx, n, t, &upstream_names, &plugin_names))
         .collect();
     let certificates = certificates(cx, root);
     let location_names: Vec<&str> = locations.iter().map(|l| l.name.as_str()).collect();
@@ -537,11 +585,22 @@ fn build(cx: &mut Cx<'_>, root: &Tbl<'_, '_>, origin: &Path) -> Config {
     let servers: Vec<Server> = root
         .children(cx, "servers")
         .iter()
-        .map(|(n, t)| server(cx, n, t, &location_names, !certificates.is_empty(), &mut listeners))
+        .map(|(n, t)| {
+            server(
+                cx,
+                n,
+                t,
+                &location_names,
+                &plugin_names,
+                !certificates.is_empty(),
+                &mut listeners,
+            )
+        })
         .collect();
     let admin = root.table(cx, "admin").and_then(|t| admin(cx, &t, &mut listeners));
 
-    lints(cx, &upstreams, &locations, &servers);
+    plugin_twice(cx, &locations, &servers);
+    lints(cx, &upstreams, &locations, &servers, &plugins);
     Config {
         file: origin.to_path_buf(),
         basic,
@@ -550,6 +609,7 @@ fn build(cx: &mut Cx<'_>, root: &Tbl<'_, '_>, origin: &Path) -> Config {
         servers,
         certificates,
         admin,
+        plugins,
         positions: HashMap::new(),
     }
 }
@@ -701,7 +761,47 @@ fn header_names(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, k: &str) -> Vec<String> {
         .collect()
 }
 
-fn location(cx: &mut Cx<'_>, name: &str, t: &Tbl<'_, '_>, upstreams: &[&str]) -> Location {
+/// `plugins = [...]` of a location or server: known names, none twice.
+fn plugin_refs(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, plugins: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for s in t.strings(cx, "plugins") {
+        if !plugins.contains(&s.text) {
+            let known = if plugins.is_empty() {
+                "no [plugins.NAME] is defined".to_owned()
+            } else {
+                format!("defined: {}", plugins.join(", "))
+            };
+            let hint = match suggest(s.text, plugins) {
+                Some(near) => format!("did you mean \"{near}\"? "),
+                None => String::new(),
+            };
+            cx.error(s.span.start, &s.key, format!("unknown plugin \"{}\"; {hint}{known}", s.text));
+        } else if names.iter().any(|n| n == s.text) {
+            cx.error(s.span.start, &s.key, format!("plugin \"{}\" is listed twice", s.text));
+        }
+        names.push(s.text.to_owned());
+    }
+    names
+}
+
+/// A header list that may be absent (`None`: inherit the server's).
+fn opt_headers(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, k: &str) -> Option<Vec<HeaderSpec>> {
+    t.get(k)?;
+    Some(headers(cx, t, k))
+}
+
+fn opt_header_names(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, k: &str) -> Option<Vec<String>> {
+    t.get(k)?;
+    Some(header_names(cx, t, k))
+}
+
+fn location(
+    cx: &mut Cx<'_>,
+    name: &str,
+    t: &Tbl<'_, '_>,
+    upstreams: &[&str],
+    plugins: &[&str],
+) -> Location {
     t.check_keys(cx, LOCATION_KEYS);
     let upstream = t.string(cx, "upstream");
     if let Some(s) = &upstream {
@@ -740,17 +840,18 @@ fn location(cx: &mut Cx<'_>, name: &str, t: &Tbl<'_, '_>, upstreams: &[&str]) ->
             Some(s) => value::rewrite(s.text).map_err(|e| cx.value_error(&s, e)).ok(),
             None => None,
         },
-        proxy_set_headers: headers(cx, t, "proxy_set_headers"),
-        proxy_add_headers: headers(cx, t, "proxy_add_headers"),
-        proxy_remove_headers: header_names(cx, t, "proxy_remove_headers"),
-        response_set_headers: headers(cx, t, "response_set_headers"),
-        response_add_headers: headers(cx, t, "response_add_headers"),
-        response_remove_headers: header_names(cx, t, "response_remove_headers"),
+        proxy_set_headers: opt_headers(cx, t, "proxy_set_headers"),
+        proxy_add_headers: opt_headers(cx, t, "proxy_add_headers"),
+        proxy_remove_headers: opt_header_names(cx, t, "proxy_remove_headers"),
+        response_set_headers: opt_headers(cx, t, "response_set_headers"),
+        response_add_headers: opt_headers(cx, t, "response_add_headers"),
+        response_remove_headers: opt_header_names(cx, t, "response_remove_headers"),
         weight: match t.uint(cx, "weight", 0, u64::from(u32::MAX)) {
             0 => None,
             n => Some(n as u32),
         },
-        client_max_body_size: t.size(cx, "client_max_body_size").filter(|n| *n > 0),
+        client_max_body_size: t.size(cx, "client_max_body_size"),
+        plugins: plugin_refs(cx, t, plugins),
     }
 }
 
@@ -814,6 +915,7 @@ fn server(
     name: &str,
     t: &Tbl<'_, '_>,
     locations: &[&str],
+    plugins: &[&str],
     have_certificates: bool,
     listeners: &mut Listeners,
 ) -> Server {
@@ -906,6 +1008,131 @@ fn server(
             DEFAULT_MAX_CONNECTIONS as u64,
             u64::from(u32::MAX),
         ) as usize,
+        proxy_set_headers: headers(cx, t, "proxy_set_headers"),
+        proxy_add_headers: headers(cx, t, "proxy_add_headers"),
+        proxy_remove_headers: header_names(cx, t, "proxy_remove_headers"),
+        response_set_headers: headers(cx, t, "response_set_headers"),
+        response_add_headers: headers(cx, t, "response_add_headers"),
+        response_remove_headers: header_names(cx, t, "response_remove_headers"),
+        client_max_body_size: t.size(cx, "client_max_body_size").filter(|n| *n > 0),
+        plugins: plugin_refs(cx, t, plugins),
+    }
+}
+
+/// `[plugins.NAME]`: `kind` plus options kept as written; the caller's
+/// [`Checks::plugin`] validates them.
+fn plugin(cx: &mut Cx<'_>, name: &str, t: &Tbl<'_, '_>) -> Option<Plugin> {
+    let mut options = Vec::new();
+    let mut kind = None;
+    let mut entries: Vec<_> = t.map.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    for (k, v) in entries {
+        let key: &str = k.get_ref();
+        let full = t.key(key);
+        // At the key: errors about an option's name or type point there; errors inside a
+        // string value point into the string (`plugin_strings`).
+        cx.record(full.clone(), if key == "kind" { v.span().start } else { k.span().start });
+        if key == "kind" {
+            match v.get_ref() {
+                DeValue::String(s) => kind = Some(s.to_string()),
+                other => cx.error(
+                    v.span().start,
+                    &full,
+                    format!(
+                        "expected a string such as \"ip_restriction\", found {}",
+                        other.type_str()
+                    ),
+                ),
+            }
+            continue;
+        }
+        if let Some(value) = plugin_value(cx, &full, v, true) {
+            options.push(PluginOption { key: key.to_owned(), value });
+        }
+    }
+    let Some(kind) = kind else {
+        if t.get("kind").is_none() {
+            cx.error(t.at, &t.path, "missing `kind`, e.g. kind = \"compression\"");
+        }
+        return None;
+    };
+    let plugin = Plugin { name: name.to_owned(), kind, options };
+    if let Some(check) = cx.checks.plugin {
+        for problem in check(&plugin) {
+            let key = if problem.key.is_empty() { t.path.clone() } else { t.key(&problem.key) };
+            match cx.plugin_strings.get(&key).cloned() {
+                Some((span, text)) => {
+                    let s = Str { text: &text, span, key: key.clone() };
+                    cx.value_error(
+                        &s,
+                        ValueError { offset: problem.offset, message: problem.message },
+                    );
+                }
+                None => cx.error_at_key(&key, problem.message),
+            }
+        }
+    }
+    Some(plugin)
+}
+
+fn plugin_value(cx: &mut Cx<'_>, key: &str, v: &Item<'_>, nest: bool) -> Option<PluginValue> {
+    match v.get_ref() {
+        DeValue::String(s) => {
+            cx.plugin_strings.insert(key.to_owned(), (v.span(), s.to_string()));
+            Some(PluginValue::String(s.to_string()))
+        }
+        DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+            Ok(n) => Some(PluginValue::Integer(n)),
+            Err(_) => {
+                cx.error(v.span().start, key, format!("{} is out of range", i.as_str()));
+                None
+            }
+        },
+        DeValue::Boolean(b) => Some(PluginValue::Bool(*b)),
+        DeValue::Array(items) if nest => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let k = format!("{key}[{i}]");
+                cx.record(k.clone(), item.span().start);
+                if let Some(value) = plugin_value(cx, &k, item, false) {
+                    out.push(value);
+                }
+            }
+            Some(PluginValue::Array(out))
+        }
+        other => {
+            cx.error(
+                v.span().start,
+                key,
+                format!(
+                    "expected a string, whole number, boolean{}, found {}",
+                    if nest { " or an array of those" } else { "" },
+                    other.type_str()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A plugin that runs for every location of a server must not be listed again on one of
+/// its locations (it would run twice).
+fn plugin_twice(cx: &mut Cx<'_>, locations: &[Location], servers: &[Server]) {
+    for s in servers {
+        for l in locations.iter().filter(|l| s.locations.contains(&l.name)) {
+            for (i, p) in l.plugins.iter().enumerate() {
+                if s.plugins.contains(p) {
+                    cx.error_at_key(
+                        &format!("locations.{}.plugins[{i}]", l.name),
+                        format!(
+                            "plugin \"{p}\" already runs for every location of server \"{}\" \
+                             (servers.{}.plugins); list it in one place",
+                            s.name, s.name
+                        ),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -1009,7 +1236,20 @@ fn admin(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, listeners: &mut Listeners) -> Option<
     Some(Admin { addr, users })
 }
 
-fn lints(cx: &mut Cx<'_>, upstreams: &[Upstream], locations: &[Location], servers: &[Server]) {
+fn lints(
+    cx: &mut Cx<'_>,
+    upstreams: &[Upstream],
+    locations: &[Location],
+    servers: &[Server],
+    plugins: &[Plugin],
+) {
+    for p in plugins {
+        let used = locations.iter().any(|l| l.plugins.contains(&p.name))
+            || servers.iter().any(|s| s.plugins.contains(&p.name));
+        if !used {
+            cx.warn(&format!("plugins.{}", p.name), "no location or server uses this plugin");
+        }
+    }
     for u in upstreams {
         if !locations.iter().any(|l| l.upstream.as_deref() == Some(&u.name)) {
             cx.warn(&format!("upstreams.{}", u.name), "no location uses this upstream");

@@ -89,6 +89,8 @@ pub struct Config {
     pub certificates: Vec<Certificate>,
     /// `[admin]`, if present.
     pub admin: Option<Admin>,
+    /// `[plugins.NAME]`, in file order.
+    pub plugins: Vec<Plugin>,
     /// Dotted key path -> (line, column) of its value (or table header).
     pub(crate) positions: HashMap<String, (usize, usize)>,
 }
@@ -103,6 +105,7 @@ impl PartialEq for Config {
             servers,
             certificates,
             admin,
+            plugins,
             positions: _,
         } = self;
         *file == other.file
@@ -112,6 +115,7 @@ impl PartialEq for Config {
             && *servers == other.servers
             && *certificates == other.certificates
             && *admin == other.admin
+            && *plugins == other.plugins
     }
 }
 
@@ -159,6 +163,11 @@ impl Config {
     /// The server called `name`.
     pub fn server(&self, name: &str) -> Option<&Server> {
         self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// The plugin called `name`.
+    pub fn plugin(&self, name: &str) -> Option<&Plugin> {
+        self.plugins.iter().find(|p| p.name == name)
     }
 }
 
@@ -340,6 +349,10 @@ pub enum HealthCheckKind {
 }
 
 /// `[locations.NAME]`: a routing rule plus what to do with matching requests.
+///
+/// The header lists and `client_max_body_size` are `None` when the location does not set
+/// them: it then inherits its server's (nginx's `server {}` defaults, each directive on its
+/// own). A list written empty (`[]`) is set, and clears the server's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     /// The table name, used by `servers.*.locations`.
@@ -354,32 +367,42 @@ pub struct Location {
     pub path: PathPattern,
     /// Path rewrite.
     pub rewrite: Option<Rewrite>,
-    /// Request headers to replace.
-    pub proxy_set_headers: Vec<HeaderSpec>,
-    /// Request headers to append.
-    pub proxy_add_headers: Vec<HeaderSpec>,
-    /// Request headers to remove.
-    pub proxy_remove_headers: Vec<String>,
-    /// Response headers to replace.
-    pub response_set_headers: Vec<HeaderSpec>,
-    /// Response headers to append.
-    pub response_add_headers: Vec<HeaderSpec>,
-    /// Response headers to remove.
-    pub response_remove_headers: Vec<String>,
+    /// Request headers to replace; `None` = the server's.
+    pub proxy_set_headers: Option<Vec<HeaderSpec>>,
+    /// Request headers to append; `None` = the server's.
+    pub proxy_add_headers: Option<Vec<HeaderSpec>>,
+    /// Request headers to remove; `None` = the server's.
+    pub proxy_remove_headers: Option<Vec<String>>,
+    /// Response headers to replace; `None` = the server's.
+    pub response_set_headers: Option<Vec<HeaderSpec>>,
+    /// Response headers to append; `None` = the server's.
+    pub response_add_headers: Option<Vec<HeaderSpec>>,
+    /// Response headers to remove; `None` = the server's.
+    pub response_remove_headers: Option<Vec<String>>,
     /// Explicit weight; `None` = computed by the route matcher.
     pub weight: Option<u32>,
-    /// Request bodies above this many bytes are answered 413; `None` = unlimited.
+    /// Request bodies above this many bytes are answered 413; `None` = the server's
+    /// (unlimited if the server sets none either); `Some(0)` = unlimited here.
     pub client_max_body_size: Option<u64>,
+    /// Names of `[plugins.NAME]` every request of this location passes through, in order,
+    /// after its server's `plugins`.
+    pub plugins: Vec<String>,
 }
 
-/// A direct answer: `return = "STATUS [BODY]"`.
+/// A direct answer: `return = "STATUS [BODY]"`, or `return = "3xx URL"` for a redirect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Return {
     /// Status, 100..=599.
     pub status: u16,
-    /// Body, verbatim after the first space (may be empty).
+    /// Body after the first space (may be empty), with `$variables` (all known). Empty for
+    /// a redirect.
     pub body: String,
+    /// For 301, 302, 303, 307 and 308: the `Location` URL, with `$variables` (all known).
+    pub location: Option<String>,
 }
+
+/// Statuses whose `return` takes a URL, sent as `Location` (nginx's `return code URL`).
+pub const REDIRECT_STATUSES: &[u16] = &[301, 302, 303, 307, 308];
 
 /// One entry of `host`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -458,6 +481,23 @@ pub struct Server {
     pub max_header_size: u64,
     /// Maximum concurrent connections; 0 = unlimited.
     pub max_connections: usize,
+    /// Request headers to replace, for every location that sets none of its own.
+    pub proxy_set_headers: Vec<HeaderSpec>,
+    /// Request headers to append, for every location that sets none of its own.
+    pub proxy_add_headers: Vec<HeaderSpec>,
+    /// Request headers to remove, for every location that sets none of its own.
+    pub proxy_remove_headers: Vec<String>,
+    /// Response headers to replace, for every location that sets none of its own.
+    pub response_set_headers: Vec<HeaderSpec>,
+    /// Response headers to append, for every location that sets none of its own.
+    pub response_add_headers: Vec<HeaderSpec>,
+    /// Response headers to remove, for every location that sets none of its own.
+    pub response_remove_headers: Vec<String>,
+    /// Request body limit in bytes for every location that sets none; `None` = unlimited.
+    pub client_max_body_size: Option<u64>,
+    /// Names of `[plugins.NAME]` that run for every location of this server, before the
+    /// location's own, in order.
+    pub plugins: Vec<String>,
 }
 
 /// `[certificates.NAME]`: a certificate chosen by SNI on TLS listeners.
@@ -491,4 +531,41 @@ pub struct AdminUser {
     pub name: String,
     /// PHC-format argon2 hash.
     pub hash: String,
+}
+
+/// `[plugins.NAME]`: a named, reusable plugin instance. `kind` picks what it does; the other
+/// keys are the kind's options, whose language belongs to the plugin crate: pylon-config
+/// keeps them as written (with their positions) and validates them through
+/// [`crate::Checks::plugin`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plugin {
+    /// The table name, used by `locations.*.plugins` and `servers.*.plugins`.
+    pub name: String,
+    /// `kind = "..."`, e.g. `"ip_restriction"`.
+    pub kind: String,
+    /// Every other key of the table, in file order.
+    pub options: Vec<PluginOption>,
+}
+
+/// One option of a plugin: `key = value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginOption {
+    /// The key as written.
+    pub key: String,
+    /// The value.
+    pub value: PluginValue,
+}
+
+/// A plugin option value: a TOML string, integer, boolean, or an array of those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PluginValue {
+    /// A string.
+    String(String),
+    /// A whole number.
+    Integer(i64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// An array of strings, whole numbers or booleans.
+    Array(Vec<PluginValue>),
 }

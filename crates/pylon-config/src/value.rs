@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::model::{
     AdminUser, Algo, DEFAULT_ADDR_WEIGHT, HashKey, HeaderSpec, HealthCheck, HealthCheckKind,
-    HostPattern, PathPattern, Return, Rewrite, UpstreamAddr,
+    HostPattern, PathPattern, REDIRECT_STATUSES, Return, Rewrite, UpstreamAddr,
 };
 
 /// A problem in a string value, at byte `offset` of that string.
@@ -229,6 +229,10 @@ pub(crate) const VARIABLES: &[&str] = &[
     "request_id",
     "upstream_addr",
     "proxy_add_x_forwarded_for",
+    "request_uri",
+    "uri",
+    "args",
+    "request_method",
 ];
 
 /// Checks the `$variables` of a header value: `$name` (longest run of `[A-Za-z0-9_]`) or `${name}`.
@@ -236,6 +240,11 @@ pub(crate) fn header_value(v: &str) -> VResult<()> {
     if let Some(i) = v.bytes().position(|b| b == b'\r' || b == b'\n' || b == 0) {
         return fail(i, "header values cannot contain CR, LF or NUL");
     }
+    variables(v)
+}
+
+/// Checks that every `$variable` of `v` (a header value, a `return` body or URL) is known.
+pub(crate) fn variables(v: &str) -> VResult<()> {
     let known = || {
         let mut list: Vec<String> = VARIABLES.iter().map(|v| format!("${v}")).collect();
         list.push("$http_NAME".to_owned());
@@ -594,12 +603,41 @@ pub(crate) fn rewrite(s: &str) -> VResult<Rewrite> {
     Ok(Rewrite { regex: re.to_owned(), replacement: replacement.to_owned() })
 }
 
-/// `"STATUS [BODY]"`: the body is everything after the first space, verbatim.
+/// `"STATUS [BODY]"`: the body is everything after the first space, with `$variables`;
+/// `"3xx URL"` for 301, 302, 303, 307 and 308: the URL goes into `Location`.
 pub(crate) fn return_spec(s: &str) -> VResult<Return> {
     let (status, body) = s.split_once(' ').unwrap_or((s, ""));
     match status.parse::<u16>() {
+        Ok(n) if REDIRECT_STATUSES.contains(&n) && status.len() == 3 => {
+            let url = body.trim();
+            let at = 4 + (body.len() - body.trim_start().len());
+            if url.is_empty() {
+                return fail(
+                    0,
+                    format!(
+                        "a {n} redirect needs a URL for its Location, e.g. \"{n} https://$host$request_uri\""
+                    ),
+                );
+            }
+            if let Some(i) =
+                url.bytes().position(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+            {
+                return fail(at + i, "a redirect URL cannot contain spaces or control characters");
+            }
+            if !(url.starts_with('/') || url.starts_with('$') || url.contains("://")) {
+                return fail(
+                    at,
+                    format!(
+                        "redirect URL \"{url}\" must be absolute (\"https://host/path\"), start with '/', or start with a variable"
+                    ),
+                );
+            }
+            shift(variables(url), at)?;
+            Ok(Return { status: n, body: String::new(), location: Some(url.to_owned()) })
+        }
         Ok(n) if (100..=599).contains(&n) && status.len() == 3 => {
-            Ok(Return { status: n, body: body.to_owned() })
+            shift(variables(body), 4)?;
+            Ok(Return { status: n, body: body.to_owned(), location: None })
         }
         _ => fail(
             0,
@@ -867,14 +905,46 @@ mod tests {
     err!(rw_glued_name, rewrite, "^/(.*) /$1x", 8, "${1}x");
     err!(rw_lone_dollar, rewrite, "^/(.*) /$", 8, "write $$");
 
-    ok!(ret_body, return_spec, "200 pong\n", Return { status: 200, body: "pong\n".into() });
-    ok!(ret_no_body, return_spec, "204", Return { status: 204, body: String::new() });
+    fn ret(status: u16, body: &str) -> Return {
+        Return { status, body: body.into(), location: None }
+    }
+    fn redirect(status: u16, url: &str) -> Return {
+        Return { status, body: String::new(), location: Some(url.into()) }
+    }
+    ok!(ret_body, return_spec, "200 pong\n", ret(200, "pong\n"));
+    ok!(ret_no_body, return_spec, "204", ret(204, ""));
+    ok!(ret_spaces_kept, return_spec, "404  not found", ret(404, " not found"));
     ok!(
-        ret_spaces_kept,
+        ret_body_vars,
         return_spec,
-        "404  not found",
-        Return { status: 404, body: " not found".into() }
+        "200 $request_method $uri?$args",
+        ret(200, "$request_method $uri?$args")
     );
+    ok!(
+        ret_redirect,
+        return_spec,
+        "301 https://$host$request_uri",
+        redirect(301, "https://$host$request_uri")
+    );
+    ok!(ret_redirect_relative, return_spec, "302 /login", redirect(302, "/login"));
+    ok!(
+        ret_redirect_308_trim,
+        return_spec,
+        "308  https://a.example/ ",
+        redirect(308, "https://a.example/")
+    );
+    ok!(ret_300_is_a_body, return_spec, "300 choose", ret(300, "choose"));
+    err!(ret_redirect_no_url, return_spec, "301", 0, "needs a URL");
+    err!(ret_redirect_relative_word, return_spec, "307 example.com", 4, "must be absolute");
+    err!(
+        ret_redirect_unknown_var,
+        return_spec,
+        "301 https://$hots/",
+        12,
+        "unknown variable \"$hots\""
+    );
+    err!(ret_redirect_space, return_spec, "301 https://a/ b", 14, "cannot contain spaces");
+    err!(ret_body_unknown_var, return_spec, "200 costs $5", 10, "unknown variable \"$5\"");
     err!(ret_bad_status, return_spec, "600 x", 0, "100..=599");
     err!(ret_not_number, return_spec, "ok", 0, "invalid return");
     err!(ret_leading_zero, return_spec, "0200 x", 0, "invalid return");

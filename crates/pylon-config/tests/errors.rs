@@ -260,7 +260,7 @@ fn caller_checks_report_with_the_other_errors_at_the_value() {
     }
     let text = "[basic]\nbogus = 1\n[locations.a]\npath = \"/\"\nreturn = \"200 ok\"\n\
                 [servers.s]\naddr = \"127.0.0.1:6188\"\nlocations = [\"a\"]\naccess_log = \"{x}\"\n";
-    let checks = pylon_config::Checks { access_log: Some(no_x) };
+    let checks = pylon_config::Checks { access_log: Some(no_x), ..Default::default() };
     let e = pylon_config::parse_with(text, std::path::Path::new("c.toml"), checks)
         .expect_err("two errors")
         .0;

@@ -142,10 +142,14 @@ fn location_values() {
     );
     assert_eq!(l.path, PathPattern::Exact("/x".into()));
     assert_eq!((l.weight, l.client_max_body_size), (Some(7), Some(1 << 20)));
-    assert_eq!(l.proxy_set_headers, [HeaderSpec { name: "X-A".into(), value: "$host".into() }]);
-    assert_eq!(l.response_remove_headers, ["Server"]);
+    assert_eq!(
+        l.proxy_set_headers,
+        Some(vec![HeaderSpec { name: "X-A".into(), value: "$host".into() }])
+    );
+    assert_eq!(l.response_remove_headers, Some(vec!["Server".to_owned()]));
     let zero = ok("[locations.l]\nreturn = \"204\"\nweight = 0\nclient_max_body_size = 0\n").config;
-    assert_eq!((zero.locations[0].weight, zero.locations[0].client_max_body_size), (None, None));
+    // weight 0 = computed; client_max_body_size 0 = unlimited here, overriding the server's.
+    assert_eq!((zero.locations[0].weight, zero.locations[0].client_max_body_size), (None, Some(0)));
 }
 
 #[test]
@@ -193,6 +197,6 @@ fn equality_ignores_layout() {
 #[test]
 fn inline_and_dotted_tables_work() {
     let c = ok("locations.l = { return = \"200 ok\", path = \"/x\" }\n[servers]\ns.addr = \"127.0.0.1:7000\"\ns.locations = [\"l\"]\n").config;
-    assert_eq!(c.locations[0].ret, Some(Return { status: 200, body: "ok".into() }));
+    assert_eq!(c.locations[0].ret, Some(Return { status: 200, body: "ok".into(), location: None }));
     assert_eq!(c.servers[0].locations, ["l"]);
 }

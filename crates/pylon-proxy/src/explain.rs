@@ -69,12 +69,31 @@ fn describe_target(loc: &Location) -> String {
     }
 }
 
+/// The plugins a request to location `location` of server `server` passes through, in
+/// order (the server's, then the location's), as `name (kind) -> ...`, or `(none)`.
+fn describe_plugins(config: &Config, server: &str, location: &str) -> String {
+    let server_plugins = config.server(server).map(|s| s.plugins.as_slice()).unwrap_or_default();
+    let own = config.location(location).map(|l| l.plugins.as_slice()).unwrap_or_default();
+    let chain: Vec<String> = server_plugins
+        .iter()
+        .chain(own)
+        .map(|n| match config.plugin(n) {
+            Some(p) => format!("{n} ({})", p.kind),
+            None => n.clone(),
+        })
+        .collect();
+    if chain.is_empty() { "(none)".to_owned() } else { chain.join(" -> ") }
+}
+
 /// The route table of every server, one line per location in evaluation order.
 pub fn route_table(config: &Config) -> String {
     let mut out = String::new();
     for server in &config.servers {
         let addrs: Vec<String> = server.addrs.iter().map(|a| a.to_string()).collect();
         let _ = writeln!(out, "server {} ({})", server.name, addrs.join(", "));
+        if !server.plugins.is_empty() {
+            let _ = writeln!(out, "  plugins for every location: {}", server.plugins.join(", "));
+        }
         let Ok(router) = compile_router(config, &server.locations) else {
             let _ = writeln!(out, "  (route table does not compile)");
             continue;
@@ -96,6 +115,13 @@ pub fn route_table(config: &Config) -> String {
                 describe_path(loc),
                 describe_target(loc)
             );
+            if !server.plugins.is_empty() || !loc.plugins.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "            plugins: {}",
+                    describe_plugins(config, &server.name, &loc.name)
+                );
+            }
         }
     }
     out
@@ -138,6 +164,7 @@ pub fn explain(config: &Config, url: &str, headers: &[(String, String)]) -> Resu
     };
     let name = router.route(winner).name.clone();
     let _ = writeln!(out, "location: {name}");
+    let _ = writeln!(out, "plugins:  {}", describe_plugins(config, &server.name, &name));
 
     let rt = block_on(Runtime::build(config.clone(), None, &Stats::default(), None))
         .map_err(|e| e.to_string())?
@@ -153,8 +180,8 @@ pub fn explain(config: &Config, url: &str, headers: &[(String, String)]) -> Resu
         .unwrap_or_else(|| path_and_query.clone());
     let _ = writeln!(out, "upstream path: {rewritten}");
     match &loc.target {
-        Target::Return { status, .. } => {
-            let _ = writeln!(out, "answer:   return {status} (no upstream)");
+        Target::Return(r) => {
+            let _ = writeln!(out, "answer:   return {} (no upstream)", r.status);
         }
         Target::Upstream { pool, retries, .. } => {
             let _ = writeln!(out, "upstream: {} (retries {retries})", pool.name());

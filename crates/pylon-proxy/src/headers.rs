@@ -18,6 +18,13 @@ pub(crate) enum Var {
     RequestId,
     UpstreamAddr,
     ProxyAddXForwardedFor,
+    /// The request target as received, path and query.
+    RequestUri,
+    /// The normalised path, without the query.
+    Uri,
+    /// The query string, without `?`.
+    Args,
+    RequestMethod,
     /// `$http_user_agent` = the request's `User-Agent` header.
     Http(HeaderName),
 }
@@ -34,6 +41,10 @@ impl Var {
             "request_id" => Var::RequestId,
             "upstream_addr" => Var::UpstreamAddr,
             "proxy_add_x_forwarded_for" => Var::ProxyAddXForwardedFor,
+            "request_uri" => Var::RequestUri,
+            "uri" => Var::Uri,
+            "args" => Var::Args,
+            "request_method" => Var::RequestMethod,
             _ => {
                 let header = name.strip_prefix("http_")?;
                 if header.is_empty() {
@@ -51,17 +62,16 @@ enum Segment {
     Var(Var),
 }
 
-/// A header value with `$variables`, split once into literal and variable segments.
+/// A text with `$variables` (a `return` body or URL), split once into literal and variable
+/// segments.
 #[derive(Debug, Clone)]
-pub(crate) struct ValueTemplate {
+pub(crate) struct Template {
     segments: Vec<Segment>,
-    /// The value when it has no variables: built once, cloned per request (a refcount bump).
-    fixed: Option<HeaderValue>,
     needs_request_id: bool,
 }
 
-impl ValueTemplate {
-    pub(crate) fn parse(text: &str) -> Result<ValueTemplate, String> {
+impl Template {
+    pub(crate) fn parse(text: &str) -> Result<Template, String> {
         let mut segments = Vec::new();
         let mut literal = String::new();
         let mut rest = text;
@@ -86,7 +96,8 @@ impl ValueTemplate {
                 format!(
                     "unknown variable `${name}` (known: $host $scheme $remote_addr $remote_port \
                      $server_addr $server_port $request_id $upstream_addr \
-                     $proxy_add_x_forwarded_for $http_NAME)"
+                     $proxy_add_x_forwarded_for $request_uri $uri $args $request_method \
+                     $http_NAME)"
                 )
             })?;
             if !literal.is_empty() {
@@ -99,21 +110,24 @@ impl ValueTemplate {
         if !literal.is_empty() {
             segments.push(Segment::Literal(literal));
         }
-        let fixed = match segments.as_slice() {
-            [] => Some(HeaderValue::from_static("")),
-            [Segment::Literal(s)] => {
-                Some(HeaderValue::from_str(s).map_err(|_| format!("invalid header value {s:?}"))?)
-            }
-            _ => None,
-        };
         let needs_request_id = segments.iter().any(|s| matches!(s, Segment::Var(Var::RequestId)));
-        Ok(ValueTemplate { segments, fixed, needs_request_id })
+        Ok(Template { segments, needs_request_id })
     }
 
-    fn render(&self, vars: &Vars<'_>) -> Option<HeaderValue> {
-        if let Some(v) = &self.fixed {
-            return Some(v.clone());
+    /// The text when it has no variables.
+    pub(crate) fn fixed(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [] => Some(""),
+            [Segment::Literal(s)] => Some(s),
+            _ => None,
         }
+    }
+
+    pub(crate) fn needs_request_id(&self) -> bool {
+        self.needs_request_id
+    }
+
+    pub(crate) fn render(&self, vars: &Vars<'_>) -> String {
         let mut out = String::with_capacity(64);
         for seg in &self.segments {
             match seg {
@@ -121,7 +135,41 @@ impl ValueTemplate {
                 Segment::Var(v) => vars.write(v, &mut out),
             }
         }
-        HeaderValue::from_str(&out).ok()
+        out
+    }
+}
+
+/// A header value with `$variables`.
+#[derive(Debug, Clone)]
+pub(crate) struct ValueTemplate {
+    template: Template,
+    /// The value when it has no variables: built once, cloned per request (a refcount bump).
+    fixed: Option<HeaderValue>,
+    needs_request_id: bool,
+}
+
+impl ValueTemplate {
+    pub(crate) fn parse(text: &str) -> Result<ValueTemplate, String> {
+        let template = Template::parse(text)?;
+        let fixed = match template.fixed() {
+            Some(s) => {
+                Some(HeaderValue::from_str(s).map_err(|_| format!("invalid header value {s:?}"))?)
+            }
+            None => None,
+        };
+        let needs_request_id = template.needs_request_id;
+        Ok(ValueTemplate { template, fixed, needs_request_id })
+    }
+
+    pub(crate) fn needs_request_id(&self) -> bool {
+        self.needs_request_id
+    }
+
+    pub(crate) fn render(&self, vars: &Vars<'_>) -> Option<HeaderValue> {
+        if let Some(v) = &self.fixed {
+            return Some(v.clone());
+        }
+        HeaderValue::from_str(&self.template.render(vars)).ok()
     }
 }
 
@@ -135,7 +183,10 @@ pub(crate) struct Vars<'a> {
     pub(crate) server: Option<SocketAddr>,
     pub(crate) request_id: &'a str,
     pub(crate) upstream: Option<SocketAddr>,
-    /// The downstream request's headers (for `$http_NAME` and X-Forwarded-For).
+    /// The path routing matched (`$uri`).
+    pub(crate) uri: &'a str,
+    /// The downstream request (`$http_NAME`, X-Forwarded-For, `$request_uri`, `$args`,
+    /// `$request_method`).
     pub(crate) request: &'a RequestHeader,
 }
 
@@ -163,6 +214,12 @@ impl Vars<'_> {
                 }
                 push_ip(out, self.client);
             }
+            Var::RequestUri => {
+                out.push_str(self.request.uri.path_and_query().map_or("/", |p| p.as_str()))
+            }
+            Var::Uri => out.push_str(self.uri),
+            Var::Args => out.push_str(self.request.uri.query().unwrap_or("")),
+            Var::RequestMethod => out.push_str(self.request.method.as_str()),
             Var::Http(name) => {
                 if let Some(v) = self.request.headers.get(name).and_then(|v| v.to_str().ok()) {
                     out.push_str(v);
@@ -272,7 +329,7 @@ mod tests {
     use super::*;
 
     fn request() -> RequestHeader {
-        let mut r = RequestHeader::build("GET", b"/x", None).unwrap();
+        let mut r = RequestHeader::build("GET", b"/x?a=1&b=2", None).unwrap();
         r.insert_header("User-Agent", "curl/8").unwrap();
         r.insert_header("X-Forwarded-For", "10.0.0.1").unwrap();
         r
@@ -287,6 +344,7 @@ mod tests {
             server: Some("127.0.0.1:6188".parse().unwrap()),
             request_id: "abc",
             upstream: Some("127.0.0.1:8001".parse().unwrap()),
+            uri: "/x",
             request: &req,
         };
         let v = ValueTemplate::parse(t).unwrap().render(&vars).unwrap();
@@ -314,6 +372,7 @@ mod tests {
         http_missing: "[$http_x_missing]" => "[]";
         adjacent_variables: "a$host$scheme" => "aexample.comhttps";
         braced: "${host}x${scheme}" => "example.comxhttps";
+        request_line: "$request_method $request_uri|$uri|$args" => "GET /x?a=1&b=2|/x|a=1&b=2";
     }
 
     #[test]
@@ -343,6 +402,7 @@ mod tests {
             server: None,
             request_id: "",
             upstream: None,
+            uri: "/x",
             request: &vars_req,
         };
         p.apply_request(&mut req, &vars);

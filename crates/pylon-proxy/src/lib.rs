@@ -16,6 +16,7 @@ mod error_page;
 mod explain;
 mod headers;
 mod listener;
+mod plugins;
 mod proxy;
 mod runtime;
 mod stats;
@@ -33,7 +34,17 @@ pub fn config_checks() -> pylon_config::Checks {
     fn access_log(spec: &str) -> Result<(), String> {
         pylon_accesslog::Template::from_spec(spec).map(|_| ()).map_err(|e| e.to_string())
     }
-    pylon_config::Checks { access_log: Some(access_log) }
+    fn plugin(p: &pylon_config::Plugin) -> Vec<pylon_config::PluginProblem> {
+        pylon_plugin::check(&runtime::plugin_spec(p))
+            .into_iter()
+            .map(|pr| pylon_config::PluginProblem {
+                key: pr.key,
+                offset: pr.offset,
+                message: pr.message,
+            })
+            .collect()
+    }
+    pylon_config::Checks { access_log: Some(access_log), plugin: Some(plugin) }
 }
 
 /// An argon2id hash of `password` in PHC string form (`$argon2id$v=19$...`), with a fresh

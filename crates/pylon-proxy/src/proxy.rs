@@ -15,10 +15,7 @@
 
 use std::{
     net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant, SystemTime},
 };
 
@@ -68,6 +65,8 @@ pub struct Ctx {
     connection_reused: Option<bool>,
     /// Status of a response written by pylon itself (error page, `return`, stats).
     own_status: Option<u16>,
+    /// The location's plugin chain state (empty, allocation-free, without plugins).
+    plugins: pylon_plugin::State,
 }
 
 impl Ctx {
@@ -76,18 +75,7 @@ impl Ctx {
     }
 }
 
-/// A request id unique within this process, unpredictable across processes:
-/// 32 hex digits, like nginx's `$request_id`.
-fn new_request_id() -> String {
-    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let seed = *SEED.get_or_init(|| {
-        use std::hash::{BuildHasher, RandomState};
-        RandomState::new().hash_one(std::process::id())
-    });
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{seed:016x}{:016x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed.rotate_left(17))
-}
+use pylon_plugin::new_request_id;
 
 /// The request's host: the Host header, else the URI authority (HTTP/2 `:authority`).
 fn host_of(req: &RequestHeader) -> &str {
@@ -186,6 +174,7 @@ fn vars<'a>(
         server: server_addr(session),
         request_id,
         upstream,
+        uri: req.uri.path(),
         request: req,
     }
 }
@@ -260,6 +249,7 @@ impl ProxyHttp for PylonHttp {
             upstream_response_time: None,
             connection_reused: None,
             own_status: None,
+            plugins: pylon_plugin::State::default(),
         }
     }
 
@@ -314,6 +304,24 @@ impl ProxyHttp for PylonHttp {
         ctx.location = Some(index);
         let location = &server.locations[index];
 
+        if !location.plugins.is_empty() {
+            let host = host_name(req).into_owned();
+            let chain = &location.plugins;
+            if let Some(reply) =
+                crate::plugins::request(chain, session, server.scheme, &host, &mut ctx.plugins)
+                    .await
+            {
+                let (mut resp, body) = crate::plugins::reply(&server.error_page, reply);
+                chain.response(&mut ctx.plugins, &mut resp);
+                self.respond(session, ctx, resp, body).await?;
+                return Ok(true);
+            }
+            if let Some(id) = ctx.plugins.request_id() {
+                ctx.request_id = Some(id.to_owned());
+            }
+        }
+        let req = session.req_header();
+
         if let Some(limit) = location.client_max_body_size {
             let declared = req
                 .headers
@@ -329,10 +337,8 @@ impl ProxyHttp for PylonHttp {
             }
         }
 
-        if let Target::Return { status, body } = &location.target {
-            let mut resp = ResponseHeader::build(*status, Some(4))?;
-            resp.insert_header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")?;
-            if !location.response_headers.is_empty() {
+        if let Target::Return(ret) = &location.target {
+            let (mut resp, body) = {
                 let vars = vars(
                     session,
                     server.scheme,
@@ -340,9 +346,37 @@ impl ProxyHttp for PylonHttp {
                     &mut ctx.request_id,
                     None,
                 );
+                let (mut resp, body) = match &ret.location {
+                    Some(url) => {
+                        let url = url.render(&vars);
+                        let shown = url.as_ref().and_then(|u| u.to_str().ok()).unwrap_or("");
+                        let (mut resp, body) = server
+                            .error_page
+                            .response(ret.status, &format!("The document has moved to {shown}."));
+                        if let Some(url) = url {
+                            resp.insert_header(http::header::LOCATION, url)?;
+                        }
+                        (resp, body)
+                    }
+                    None => {
+                        let mut resp = ResponseHeader::build(ret.status, Some(4))?;
+                        resp.insert_header(
+                            http::header::CONTENT_TYPE,
+                            "text/plain; charset=utf-8",
+                        )?;
+                        let body = match &ret.fixed_body {
+                            Some(b) => b.clone(),
+                            None => Bytes::from(ret.body.render(&vars)),
+                        };
+                        (resp, body)
+                    }
+                };
                 location.response_headers.apply_response(&mut resp, &vars);
+                (resp, body)
+            };
+            if !location.plugins.is_empty() {
+                location.plugins.response(&mut ctx.plugins, &mut resp);
             }
-            let body = body.clone();
             self.respond(session, ctx, resp, body).await?;
             return Ok(true);
         }
@@ -470,6 +504,9 @@ impl ProxyHttp for PylonHttp {
             );
             location.request_headers.apply_request(upstream_request, &vars);
         }
+        if !location.plugins.is_empty() {
+            location.plugins.upstream_request(&ctx.plugins, upstream_request);
+        }
         Ok(())
     }
 
@@ -494,17 +531,19 @@ impl ProxyHttp for PylonHttp {
         let Some(location) = ctx.location.and_then(|i| server.locations.get(i)) else {
             return Ok(());
         };
-        if location.response_headers.is_empty() {
-            return Ok(());
+        if !location.response_headers.is_empty() {
+            let vars = vars(
+                session,
+                server.scheme,
+                location.needs_request_id,
+                &mut ctx.request_id,
+                ctx.upstream_addr,
+            );
+            location.response_headers.apply_response(upstream_response, &vars);
         }
-        let vars = vars(
-            session,
-            server.scheme,
-            location.needs_request_id,
-            &mut ctx.request_id,
-            ctx.upstream_addr,
-        );
-        location.response_headers.apply_response(upstream_response, &vars);
+        if !location.plugins.is_empty() {
+            location.plugins.response(&mut ctx.plugins, upstream_response);
+        }
         Ok(())
     }
 

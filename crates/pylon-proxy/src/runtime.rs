@@ -8,9 +8,11 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use bytes::Bytes;
 use pylon_accesslog::{LogWriter, Template};
 use pylon_config::{
-    Algo, Alpn, Config, Diagnostic, HashKey, HealthCheck, HealthCheckKind, HostPattern, Location,
-    PathPattern, Server, Upstream, UpstreamAddr,
+    Algo, Alpn, Config, Diagnostic, HashKey, HeaderSpec, HealthCheck, HealthCheckKind, HostPattern,
+    Location, PathPattern, Plugin, PluginOption, PluginValue, Return, Server, Upstream,
+    UpstreamAddr,
 };
+use pylon_plugin::{Chain, Instance};
 use pylon_route::{HostRule, PathRule, Rewrite, Route, Router, RouterBuilder};
 use pylon_upstream::{
     AddrSpec, Algorithm, HealthCallback, HealthKind, HealthSpec, PeerSpec, Pool, PoolSpec,
@@ -18,7 +20,7 @@ use pylon_upstream::{
 
 use crate::{
     error_page::ErrorPage,
-    headers::HeaderProgram,
+    headers::{self, HeaderProgram, ValueTemplate},
     stats::{LocationCounters, Stats},
 };
 
@@ -56,7 +58,9 @@ pub(crate) struct AccessLog {
     pub(crate) path: Option<std::path::PathBuf>,
 }
 
-/// A compiled `[locations.NAME]`.
+/// A compiled `[locations.NAME]` as one server serves it: its own settings plus the
+/// server's defaults it inherits (header programs, body size) and the plugin chain (the
+/// server's plugins, then its own).
 #[derive(Debug)]
 pub(crate) struct LocationRt {
     pub(crate) name: String,
@@ -67,10 +71,11 @@ pub(crate) struct LocationRt {
     pub(crate) client_max_body_size: Option<u64>,
     pub(crate) counters: Arc<LocationCounters>,
     pub(crate) needs_request_id: bool,
+    pub(crate) plugins: Chain,
 }
 
 /// Where a location's requests go.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Target {
     Upstream {
         pool: Arc<Pool>,
@@ -78,8 +83,26 @@ pub(crate) enum Target {
         /// `idle_timeout = "0s"`: ask the upstream to close, so no connection is pooled.
         no_reuse: bool,
     },
-    /// `return = "STATUS BODY"`: answered by the proxy itself.
-    Return { status: u16, body: Bytes },
+    /// `return = "STATUS BODY"` or `return = "3xx URL"`: answered by the proxy itself.
+    Return(Arc<ReturnRt>),
+}
+
+/// A compiled `return`.
+#[derive(Debug)]
+pub(crate) struct ReturnRt {
+    pub(crate) status: u16,
+    /// The body when it has no variables (built once).
+    pub(crate) fixed_body: Option<Bytes>,
+    pub(crate) body: headers::Template,
+    /// The `Location` of a redirect.
+    pub(crate) location: Option<ValueTemplate>,
+}
+
+/// The parts of a location that do not depend on the server listing it, compiled once.
+#[derive(Debug, Clone)]
+struct LocationOwn {
+    target: Target,
+    rewrite: Option<Rewrite>,
 }
 
 impl Runtime {
@@ -119,11 +142,31 @@ impl Runtime {
             pools.insert(up.name.clone(), pool);
         }
 
-        let mut locations: HashMap<&str, Arc<LocationRt>> = HashMap::new();
+        let env = pylon_plugin::Env {
+            base: config.file.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
+        };
+        let mut plugins = HashMap::new();
+        for p in &config.plugins {
+            match Instance::build(&plugin_spec(p), &env) {
+                Ok(i) => {
+                    plugins.insert(p.name.clone(), Arc::new(i));
+                }
+                Err(problems) => errors.extend(problems.into_iter().map(|pr| {
+                    let key = if pr.key.is_empty() {
+                        format!("plugins.{}", p.name)
+                    } else {
+                        format!("plugins.{}.{}", p.name, pr.key)
+                    };
+                    config.diagnostic(&key, pr.message)
+                })),
+            }
+        }
+
+        let mut locations: HashMap<&str, LocationOwn> = HashMap::new();
         for loc in &config.locations {
-            match build_location(&config, loc, &pools, stats) {
+            match build_location(&config, loc, &pools) {
                 Ok(l) => {
-                    locations.insert(loc.name.as_str(), Arc::new(l));
+                    locations.insert(loc.name.as_str(), l);
                 }
                 Err(mut e) => errors.append(&mut e),
             }
@@ -146,7 +189,8 @@ impl Runtime {
         let mut servers = HashMap::new();
         for server in &config.servers {
             let prev = previous.and_then(|p| p.servers.get(&server.name));
-            match build_server(&config, server, &locations, &default_page, prev) {
+            let parts = Parts { locations: &locations, plugins: &plugins, stats };
+            match build_server(&config, server, &parts, &default_page, prev) {
                 Ok(s) => {
                     servers.insert(server.name.clone(), Arc::new(s));
                 }
@@ -157,6 +201,7 @@ impl Runtime {
         if errors.is_empty() {
             Ok(Runtime { config: Arc::new(config), servers, pools })
         } else {
+            errors.dedup();
             Err(errors)
         }
     }
@@ -171,13 +216,39 @@ impl Runtime {
     }
 }
 
+/// The plugin crate's input for one `[plugins.NAME]`.
+pub(crate) fn plugin_spec(p: &Plugin) -> pylon_plugin::Spec {
+    let Plugin { name, kind, options } = p;
+    fn value(v: &PluginValue) -> pylon_plugin::Value {
+        match v {
+            PluginValue::String(s) => pylon_plugin::Value::Str(s.clone()),
+            PluginValue::Integer(n) => pylon_plugin::Value::Int(*n),
+            PluginValue::Bool(b) => pylon_plugin::Value::Bool(*b),
+            PluginValue::Array(items) => {
+                pylon_plugin::Value::List(items.iter().map(value).collect())
+            }
+            // Not produced by pylon-config today; an empty list is refused by every kind
+            // that reads it.
+            _ => pylon_plugin::Value::List(Vec::new()),
+        }
+    }
+    pylon_plugin::Spec {
+        name: name.clone(),
+        kind: kind.clone(),
+        options: options
+            .iter()
+            .map(|PluginOption { key, value: v }| (key.clone(), value(v)))
+            .collect(),
+    }
+}
+
 fn build_location(
     config: &Config,
     loc: &Location,
     pools: &HashMap<String, Arc<Pool>>,
-    stats: &Stats,
-) -> Result<LocationRt, Vec<Diagnostic>> {
-    // Destructured without `..`: a new config field must be given a home here.
+) -> Result<LocationOwn, Vec<Diagnostic>> {
+    // Destructured without `..`: a new config field must be given a home here. The fields a
+    // location may inherit from its server are compiled per server (`location_for`).
     let Location {
         name,
         upstream,
@@ -185,23 +256,28 @@ fn build_location(
         hosts: _,
         path: _,
         rewrite,
-        proxy_set_headers,
-        proxy_add_headers,
-        proxy_remove_headers,
-        response_set_headers,
-        response_add_headers,
-        response_remove_headers,
+        proxy_set_headers: _,
+        proxy_add_headers: _,
+        proxy_remove_headers: _,
+        response_set_headers: _,
+        response_add_headers: _,
+        response_remove_headers: _,
         weight: _,
-        client_max_body_size,
+        client_max_body_size: _,
+        plugins: _,
     } = loc;
     let key = |k: &str| format!("locations.{name}.{k}");
     let mut errors = Vec::new();
 
     let retries = config.upstream(upstream.as_deref().unwrap_or_default()).map_or(0, |u| u.retries);
     let target = match (upstream, ret) {
-        (_, Some(r)) => {
-            Some(Target::Return { status: r.status, body: Bytes::from(r.body.clone()) })
-        }
+        (_, Some(r)) => match compile_return(r) {
+            Ok(r) => Some(Target::Return(Arc::new(r))),
+            Err(e) => {
+                errors.push(config.diagnostic(&key("return"), e));
+                None
+            }
+        },
         (Some(u), None) => match pools.get(u) {
             Some(pool) => Some(Target::Upstream {
                 pool: pool.clone(),
@@ -237,44 +313,107 @@ fn build_location(
         None => None,
     };
 
-    let pairs = |list: &[pylon_config::HeaderSpec]| -> Vec<(String, String)> {
-        list.iter().map(|h| (h.name.clone(), h.value.clone())).collect()
+    match target {
+        Some(target) if errors.is_empty() => Ok(LocationOwn { target, rewrite }),
+        _ => Err(errors),
+    }
+}
+
+fn compile_return(r: &Return) -> Result<ReturnRt, String> {
+    let Return { status, body, location } = r;
+    let body = headers::Template::parse(body)?;
+    Ok(ReturnRt {
+        status: *status,
+        fixed_body: body.fixed().map(|b| Bytes::from(b.to_owned())),
+        body,
+        location: location.as_deref().map(ValueTemplate::parse).transpose()?,
+    })
+}
+
+/// What a server's locations are assembled from.
+struct Parts<'a> {
+    locations: &'a HashMap<&'a str, LocationOwn>,
+    plugins: &'a HashMap<String, Arc<Instance>>,
+    stats: &'a Stats,
+}
+
+/// `loc` as `server` serves it: each header list and the body size from the location if it
+/// sets them, else from the server (nginx's inheritance, directive by directive); the
+/// server's plugins, then the location's.
+fn location_for(
+    config: &Config,
+    server: &Server,
+    loc: &Location,
+    own: &LocationOwn,
+    parts: &Parts<'_>,
+) -> Result<LocationRt, Vec<Diagnostic>> {
+    let key = |k: &str| format!("locations.{}.{k}", loc.name);
+    let mut errors = Vec::new();
+    let pairs = |own: &Option<Vec<HeaderSpec>>, server: &[HeaderSpec]| -> Vec<(String, String)> {
+        own.as_deref().unwrap_or(server).iter().map(|h| (h.name.clone(), h.value.clone())).collect()
+    };
+    let names = |own: &Option<Vec<String>>, server: &[String]| -> Vec<String> {
+        own.as_deref().unwrap_or(server).to_vec()
     };
     let request_headers = HeaderProgram::compile(
-        &pairs(proxy_set_headers),
-        &pairs(proxy_add_headers),
-        proxy_remove_headers,
+        &pairs(&loc.proxy_set_headers, &server.proxy_set_headers),
+        &pairs(&loc.proxy_add_headers, &server.proxy_add_headers),
+        &names(&loc.proxy_remove_headers, &server.proxy_remove_headers),
     )
     .map_err(|e| errors.push(config.diagnostic(&key("proxy_set_headers"), e)))
     .unwrap_or_default();
     let response_headers = HeaderProgram::compile(
-        &pairs(response_set_headers),
-        &pairs(response_add_headers),
-        response_remove_headers,
+        &pairs(&loc.response_set_headers, &server.response_set_headers),
+        &pairs(&loc.response_add_headers, &server.response_add_headers),
+        &names(&loc.response_remove_headers, &server.response_remove_headers),
     )
     .map_err(|e| errors.push(config.diagnostic(&key("response_set_headers"), e)))
     .unwrap_or_default();
 
-    match target {
-        Some(target) if errors.is_empty() => Ok(LocationRt {
-            name: name.clone(),
-            target,
-            rewrite,
-            needs_request_id: request_headers.needs_request_id()
-                || response_headers.needs_request_id(),
-            request_headers,
-            response_headers,
-            client_max_body_size: *client_max_body_size,
-            counters: stats.location(name),
-        }),
-        _ => Err(errors),
+    let mut chain = Vec::new();
+    for name in server.plugins.iter().chain(&loc.plugins) {
+        match parts.plugins.get(name) {
+            Some(p) => chain.push(p.clone()),
+            // Unknown names are reported by pylon-config; a plugin that failed to build
+            // is reported with the plugin.
+            None if config.plugin(name).is_none() => {
+                errors.push(config.diagnostic(&key("plugins"), format!("unknown plugin {name:?}")))
+            }
+            None => {}
+        }
     }
+
+    let returns_need_id = match &own.target {
+        Target::Return(r) => {
+            r.body.needs_request_id() || r.location.as_ref().is_some_and(|l| l.needs_request_id())
+        }
+        Target::Upstream { .. } => false,
+    };
+    if !errors.is_empty() || chain.len() != server.plugins.len() + loc.plugins.len() {
+        return Err(errors);
+    }
+    Ok(LocationRt {
+        name: loc.name.clone(),
+        target: own.target.clone(),
+        rewrite: own.rewrite.clone(),
+        needs_request_id: request_headers.needs_request_id()
+            || response_headers.needs_request_id()
+            || returns_need_id,
+        request_headers,
+        response_headers,
+        client_max_body_size: loc
+            .client_max_body_size
+            .or(server.client_max_body_size)
+            .filter(|n| *n > 0),
+        counters: parts.stats.location(&loc.name),
+        plugins: Chain::new(chain),
+    })
 }
 
 fn build_server(
     config: &Config,
     server: &Server,
-    locations: &HashMap<&str, Arc<LocationRt>>,
+    parts: &Parts<'_>,
     default_page: &ErrorPage,
     previous: Option<&Arc<ServerRt>>,
 ) -> Result<ServerRt, Vec<Diagnostic>> {
@@ -294,14 +433,32 @@ fn build_server(
         keepalive_timeout,
         max_header_size,
         max_connections: _,
+        // Inherited by the locations (`location_for`).
+        proxy_set_headers: _,
+        proxy_add_headers: _,
+        proxy_remove_headers: _,
+        response_set_headers: _,
+        response_add_headers: _,
+        response_remove_headers: _,
+        client_max_body_size: _,
+        plugins: _,
     } = server;
     let key = |k: &str| format!("servers.{name}.{k}");
     let mut errors = Vec::new();
 
     let (router, locs) = match compile_router(config, location_names) {
         Ok(router) => {
-            let locs: Vec<_> =
-                location_names.iter().filter_map(|n| locations.get(n.as_str()).cloned()).collect();
+            let mut locs = Vec::new();
+            for n in location_names {
+                let (Some(loc), Some(own)) = (config.location(n), parts.locations.get(n.as_str()))
+                else {
+                    continue;
+                };
+                match location_for(config, server, loc, own, parts) {
+                    Ok(l) => locs.push(Arc::new(l)),
+                    Err(mut e) => errors.append(&mut e),
+                }
+            }
             (Some(router), locs)
         }
         Err(e) => {

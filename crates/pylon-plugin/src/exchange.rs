@@ -1,0 +1,129 @@
+//! What a plugin sees of a request and what it may answer: [`Request`], [`Verdict`],
+//! [`Reply`], and the per-request [`State`] that carries decisions from one phase to the
+//! next.
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+
+/// The downstream request as the plugins see it in the request phase.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The request head as received (method, target, headers).
+    pub header: &'a pingora_http::RequestHeader,
+    /// The normalised path: the one routing matched (never the raw target).
+    pub path: &'a str,
+    /// The query string without `?`, if any.
+    pub query: Option<&'a str>,
+    /// The connection's peer address (the client, or the nearest proxy).
+    pub peer: Option<IpAddr>,
+    /// `"http"` or `"https"`.
+    pub scheme: &'a str,
+    /// nginx's `$host`: the Host header (or HTTP/2 `:authority`) in lower case, no port.
+    pub host: &'a str,
+}
+
+impl Request<'_> {
+    /// The first value of header `name` as text, if present and valid.
+    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
+        self.header.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The value of cookie `name` (RFC 6265 `Cookie` header; every `Cookie` line is read).
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.header.headers.get_all(http::header::COOKIE).iter().find_map(|v| {
+            v.to_str().ok()?.split(';').find_map(|pair| {
+                let (k, v) = pair.trim().split_once('=')?;
+                (k.trim() == name).then(|| v.trim().trim_matches('"'))
+            })
+        })
+    }
+
+    /// The first value of query parameter `name` (not percent-decoded).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query?.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then_some(v)
+        })
+    }
+
+    /// The request target as received: path and query (nginx's `$request_uri`).
+    pub fn request_uri(&self) -> &str {
+        self.header.uri.path_and_query().map_or("/", |p| p.as_str())
+    }
+}
+
+/// What a plugin decides in the request phase.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Go on to the next plugin (and then to the upstream).
+    Continue,
+    /// Answer the client now; nothing reaches the upstream.
+    Reply(Reply),
+}
+
+/// A response a plugin answers with instead of the upstream.
+#[derive(Debug)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// Headers to send (e.g. `WWW-Authenticate`, `Retry-After`, `Location`).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The body.
+    pub body: ReplyBody,
+}
+
+/// The body of a [`Reply`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ReplyBody {
+    /// The server's error page (the operator's template), with this sentence as its content.
+    ErrorPage(String),
+    /// These bytes, as they are.
+    Bytes(Bytes),
+    /// No body (`Content-Length: 0`).
+    Empty,
+}
+
+impl Reply {
+    /// An error page reply.
+    pub fn error(status: u16, content: impl Into<String>) -> Reply {
+        Reply { status, headers: Vec::new(), body: ReplyBody::ErrorPage(content.into()) }
+    }
+
+    /// Adds a header (values that are not valid header values are dropped).
+    pub fn with_header(mut self, name: HeaderName, value: &str) -> Reply {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.push((name, v));
+        }
+        self
+    }
+}
+
+/// Per-request state of the plugin chain: created empty (no allocation) for every request,
+/// filled by the request phase, read by the later phases, dropped when the request ends
+/// (which also releases in-flight counts).
+#[derive(Debug, Default)]
+pub struct State {
+    /// The request id, when a `request_id` plugin decided it.
+    pub(crate) request_id: Option<String>,
+    /// Headers to set on the upstream request.
+    pub(crate) upstream_set: Vec<(HeaderName, HeaderValue)>,
+    /// Headers to remove from the upstream request (hidden credentials).
+    pub(crate) upstream_remove: Vec<HeaderName>,
+    /// Query parameters to remove from the upstream request (hidden credentials).
+    pub(crate) upstream_remove_query: Vec<String>,
+    /// Headers to add to the response.
+    pub(crate) response_add: Vec<(HeaderName, HeaderValue)>,
+    /// Header names a response must vary on (`Vary`), added once each, as written.
+    pub(crate) vary: Vec<&'static str>,
+}
+
+impl State {
+    /// The request id a `request_id` plugin chose (honoured or generated), if any.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+}

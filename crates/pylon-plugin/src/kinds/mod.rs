@@ -1,0 +1,129 @@
+//! The plugin kinds, one module each: its options (parsed and table-tested there) and its
+//! [`Plugin`] implementation. [`Kind`] dispatches statically: no boxing per request.
+
+use pingora_http::{RequestHeader, ResponseHeader};
+
+use crate::{
+    exchange::{Request, State, Verdict},
+    plugin::{Env, Phases, Plugin},
+    spec::{Options, Problem, Spec, suggest},
+};
+
+pub(crate) mod cors;
+pub(crate) mod ip_restriction;
+pub(crate) mod redirect;
+pub(crate) mod request_id;
+
+/// Every kind name `kind = "..."` accepts.
+pub const KINDS: &[&str] = &["ip_restriction", "request_id", "redirect", "cors"];
+
+/// A compiled plugin of some kind.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    IpRestriction(ip_restriction::IpRestriction),
+    RequestId(request_id::RequestId),
+    Redirect(redirect::Redirect),
+    Cors(cors::Cors),
+}
+
+macro_rules! each {
+    ($self:expr, $k:ident => $e:expr) => {
+        match $self {
+            Kind::IpRestriction($k) => $e,
+            Kind::RequestId($k) => $e,
+            Kind::Redirect($k) => $e,
+            Kind::Cors($k) => $e,
+        }
+    };
+}
+
+impl Kind {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Kind::IpRestriction(_) => "ip_restriction",
+            Kind::RequestId(_) => "request_id",
+            Kind::Redirect(_) => "redirect",
+            Kind::Cors(_) => "cors",
+        }
+    }
+}
+
+/// Parses the options of `spec` with the kind's `parse`.
+macro_rules! parse_kind {
+    ($spec:expr, $module:ident, $ty:ident, $variant:ident) => {{
+        let mut o = Options::new($spec, $module::OPTIONS);
+        let k = $module::$ty::parse(&mut o);
+        o.finish(Kind::$variant(k))
+    }};
+}
+
+impl Plugin for Kind {
+    // One future type per kind, chosen by a match: no boxing.
+    async fn request(&self, req: &Request<'_>, state: &mut State) -> Verdict {
+        each!(self, k => k.request(req, state).await)
+    }
+
+    fn upstream_request(&self, state: &State, upstream: &mut RequestHeader) {
+        each!(self, k => k.upstream_request(state, upstream))
+    }
+
+    fn response(&self, state: &mut State, response: &mut ResponseHeader) {
+        each!(self, k => k.response(state, response))
+    }
+
+    fn phases(&self) -> Phases {
+        each!(self, k => k.phases())
+    }
+}
+
+/// Parses (with `env`: also loads) the options of `spec` into a kind.
+fn parse(spec: &Spec, env: Option<&Env>) -> Result<Kind, Vec<Problem>> {
+    let _ = env;
+    match spec.kind.as_str() {
+        "ip_restriction" => parse_kind!(spec, ip_restriction, IpRestriction, IpRestriction),
+        "request_id" => parse_kind!(spec, request_id, RequestId, RequestId),
+        "redirect" => parse_kind!(spec, redirect, Redirect, Redirect),
+        "cors" => parse_kind!(spec, cors, Cors, Cors),
+        other => {
+            let hint = match suggest(other, KINDS) {
+                Some(s) => format!("did you mean \"{s}\"?"),
+                None => format!("expected one of: {}", KINDS.join(", ")),
+            };
+            Err(vec![Problem::new("kind", format!("unknown plugin kind \"{other}\"; {hint}"))])
+        }
+    }
+}
+
+pub(crate) fn check(spec: &Spec) -> Vec<Problem> {
+    parse(spec, None).err().unwrap_or_default()
+}
+
+pub(crate) fn build(spec: &Spec, env: &Env) -> Result<Kind, Vec<Problem>> {
+    parse(spec, Some(env))
+}
+
+/// Table-test support: parse the options of kind `kind` written as TOML-like pairs.
+#[cfg(test)]
+pub(crate) fn spec(kind: &str, options: Vec<(&str, crate::spec::Value)>) -> Spec {
+    Spec {
+        name: "t".into(),
+        kind: kind.into(),
+        options: options.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Value;
+
+    #[test]
+    fn unknown_kind_suggests() {
+        let p = check(&spec("ip_restrictoin", vec![]));
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].key, "kind");
+        assert!(p[0].message.contains("did you mean \"ip_restriction\"?"), "{p:?}");
+        let p = check(&spec("frobnicate", vec![("a", Value::Bool(true))]));
+        assert!(p[0].message.contains("expected one of: ip_restriction"), "{p:?}");
+    }
+}

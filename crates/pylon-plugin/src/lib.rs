@@ -1,0 +1,56 @@
+//! Pylon's plugins: named, reusable per-location features — compression, rate and
+//! concurrency limits, access control, authentication, CORS, redirects, request ids —
+//! each a kind with its own options, compiled once per config load into an [`Instance`],
+//! and run in order by the [`Chain`] of each location.
+//!
+//! pylon-proxy maps `[plugins.NAME]` onto a [`Spec`], validates it with [`check`] (for
+//! `pylon check`, with every other config error), compiles it with [`Instance::build`],
+//! builds one [`Chain`] per location (its server's plugins, then its own) and calls the
+//! chain from its pingora phases: [`Chain::request`] in `request_filter` (after the
+//! location is chosen), [`Chain::upstream_request`] in `upstream_request_filter`,
+//! [`Chain::response`] in `response_filter`. A location without plugins has an empty chain
+//! and a [`State`] that allocates nothing.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use pylon_plugin::{Chain, Env, Instance, Request, Spec, State, Value, Verdict};
+//!
+//! let spec = Spec {
+//!     name: "office".into(),
+//!     kind: "ip_restriction".into(),
+//!     options: vec![("allow".into(), Value::List(vec![Value::Str("10.0.0.0/8".into())]))],
+//! };
+//! assert!(pylon_plugin::check(&spec).is_empty());
+//! let chain = Chain::new(vec![Arc::new(Instance::build(&spec, &Env::default()).unwrap())]);
+//!
+//! let header = pingora_http::RequestHeader::build("GET", b"/", None).unwrap();
+//! let req = Request {
+//!     header: &header, path: "/", query: None, peer: Some([192, 168, 0, 1].into()),
+//!     scheme: "http", host: "example.com",
+//! };
+//! let mut state = State::default();
+//! let verdict = futures_lite_block_on(chain.request(&req, &mut state));
+//! assert!(matches!(verdict, Verdict::Reply(r) if r.status == 403));
+//! # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let waker = std::task::Waker::noop();
+//! #     let mut cx = std::task::Context::from_waker(&waker);
+//! #     let mut f = std::pin::pin!(f);
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! ```
+//!
+//! Invariants: option parsing never panics and reports every problem with its key;
+//! instances are immutable apart from their shared counters; the order of a chain is the
+//! order of the config (server plugins first).
+
+mod exchange;
+mod kinds;
+mod net;
+mod plugin;
+mod spec;
+
+pub use exchange::{Reply, ReplyBody, Request, State, Verdict};
+pub use kinds::request_id::{DEFAULT_REQUEST_ID_HEADER, new_request_id};
+pub use kinds::{KINDS, cors::DEFAULT_CORS_METHODS, redirect::DEFAULT_REDIRECT_STATUS};
+pub use plugin::{Chain, Env, Instance, check};
+pub use spec::{Problem, Spec, Value};
