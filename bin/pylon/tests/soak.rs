@@ -430,8 +430,11 @@ fn assert_no_failures(failures: &[String], h1: &Tally, h2: &Tally, log: &str) {
         "{} requests failed: {failures:#?}\npylon log:\n{log}",
         failures.len()
     );
-    assert!(h1.ok() >= 50, "the h1 loops barely ran: {}", h1.ok());
-    assert!(h2.ok() >= 25, "the h2 loop barely ran: {}", h2.ok());
+    // Floors that prove the loops ran through the scenario, low enough for a 2-core box
+    // where the rest of this suite runs alongside (seen under load: h1 35, h2 17 in a
+    // 3.4 s drain scenario; 50/25 failed there).
+    assert!(h1.ok() >= 20, "the h1 loops barely ran: {}", h1.ok());
+    assert!(h2.ok() >= 10, "the h2 loop barely ran: {}", h2.ok());
 }
 
 /// Scenario 1: five hot reloads, alternately `pylon reload` (SIGHUP) and an edit picked
