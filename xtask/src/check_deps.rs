@@ -83,12 +83,51 @@ const RULES: &[(&str, Reach, &[&str])] = &[
         ],
     ),
     ("pylon-proxy", Reach::Transitive, &["pylon"]),
+    (
+        "pylon-testkit",
+        Reach::Transitive,
+        &[
+            "pylon-config",
+            "pylon-route",
+            "pylon-upstream",
+            "pylon-accesslog",
+            "pylon-plugin",
+            "pylon-proxy",
+            "pylon",
+            "pingora-core",
+        ],
+    ),
     ("pylon", Reach::Direct, &["pylon-route", "pylon-upstream", "pylon-accesslog", "pylon-plugin"]),
+];
+
+/// Test-support crates: dev-dependencies only, never in any crate's normal dependency tree.
+const DEV_ONLY: &[&str] = &["pylon-testkit"];
+
+/// Every workspace member, for the [`DEV_ONLY`] rule.
+const MEMBERS: &[&str] = &[
+    "pylon-config",
+    "pylon-route",
+    "pylon-upstream",
+    "pylon-accesslog",
+    "pylon-plugin",
+    "pylon-proxy",
+    "pylon-testkit",
+    "pylon",
+    "xtask",
 ];
 
 pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     let known = package_names(root)?;
     let mut violations = Vec::new();
+    for dev in DEV_ONLY {
+        ensure!(known.iter().any(|k| k == dev), "rule names unknown crate {dev}");
+        for member in MEMBERS.iter().filter(|m| *m != dev) {
+            ensure!(known.iter().any(|k| k == member), "rule names unknown crate {member}");
+            if depends_on(root, member, dev)? {
+                violations.push(format!("{member} depends on {dev} outside [dev-dependencies]"));
+            }
+        }
+    }
     for (krate, reach, forbidden) in RULES {
         ensure!(known.iter().any(|k| k == krate), "rule names unknown crate {krate}");
         let direct = match reach {
@@ -101,14 +140,7 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
             ensure!(known.iter().any(|k| k == f), "rule names unknown crate {f}");
             let depends = match reach {
                 Reach::Direct => direct.iter().any(|d| d == f),
-                Reach::Transitive => {
-                    let out = crate::cargo()
-                        .current_dir(root)
-                        .args(["tree", "--quiet", "-p", krate, "-e", "normal", "-i", f])
-                        .output()
-                        .context("running cargo tree")?;
-                    out.status.success() && !out.stdout.is_empty()
-                }
+                Reach::Transitive => depends_on(root, krate, f)?,
             };
             if depends {
                 violations.push(format!("{krate} depends on {f}"));
@@ -118,8 +150,22 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     if !violations.is_empty() {
         bail!("dependency direction violated:\n  {}", violations.join("\n  "));
     }
-    eprintln!("check-deps: {} crates respect STYLE.md §2", RULES.len());
+    eprintln!(
+        "check-deps: {} crates respect STYLE.md §2; {} is a dev-dependency only",
+        RULES.len(),
+        DEV_ONLY.join(", ")
+    );
     Ok(())
+}
+
+/// Whether `krate`'s normal (non-dev, non-build) dependency tree contains `dep`.
+fn depends_on(root: &Path, krate: &str, dep: &str) -> anyhow::Result<bool> {
+    let out = crate::cargo()
+        .current_dir(root)
+        .args(["tree", "--quiet", "-p", krate, "-e", "normal", "-i", dep])
+        .output()
+        .context("running cargo tree")?;
+    Ok(out.status.success() && !out.stdout.is_empty())
 }
 
 /// The direct normal dependencies of `krate`, by name.

@@ -83,13 +83,13 @@ async fn error_statuses_and_pages() {
             req.extend_from_slice(b"\r\n");
         }
         req.extend_from_slice(b"0\r\n\r\n");
-        let reply = raw(p.addr(), &req, Duration::from_secs(10)).await;
-        assert_eq!(reply.status(), Some(413), "{}", reply.text);
+        let got = exchange(p.addr(), &req, Duration::from_secs(10)).await;
+        assert_eq!(got.only().status, 413, "{got:?}");
         // Chunked under the limit passes.
         let small = b"POST /small HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n";
-        let reply = raw(p.addr(), small, Duration::from_secs(10)).await;
-        assert_eq!(reply.status(), Some(200), "{}", reply.text);
-        assert!(reply.body().contains("\"body_len\":16"), "{}", reply.text);
+        let got = exchange(p.addr(), small, Duration::from_secs(10)).await;
+        assert_eq!(got.only().status, 200, "{got:?}");
+        assert!(got.only().text().contains("\"body_len\":16"), "{got:?}");
 
         // 504: the upstream does not answer within read_timeout.
         let started = std::time::Instant::now();
@@ -131,18 +131,18 @@ async fn malformed_requests_get_400_and_close() {
             ("bad header line", "GET /ok HTTP/1.1\r\nHost: a\r\nbad header line\r\n\r\n"),
         ];
         for (what, req) in cases {
-            let reply = raw(p.addr(), req.as_bytes(), Duration::from_secs(5)).await;
-            assert_eq!(reply.status(), Some(400), "{what}: got {:?}", reply.text);
-            assert!(reply.closed, "{what}: connection left open after {:?}", reply.text);
+            let got = exchange(p.addr(), req.as_bytes(), Duration::from_secs(5)).await;
+            assert_eq!(got.only().status, 400, "{what}: got {got:?}");
+            assert!(got.closed, "{what}: connection left open after {got:?}");
         }
         // A well-formed request on the same listener still works.
-        let reply = raw(
+        let got = exchange(
             p.addr(),
             b"GET /ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
             Duration::from_secs(5),
         )
         .await;
-        assert_eq!(reply.status(), Some(200), "{}", reply.text);
+        assert_eq!(got.only().status, 200, "{got:?}");
         assert_eq!(up.hits(), 1, "a malformed request reached the upstream");
     })
     .await;

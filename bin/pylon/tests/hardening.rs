@@ -18,9 +18,9 @@ async fn garbage_request_line_gets_400_and_close() {
     bounded(async {
         let dir = Dir::new();
         let p = Pylon::start(&dir, |port| ret_config(&dir, port, "")).await;
-        let reply = raw(p.addr(), b"GARBAGE\r\n\r\n", Duration::from_secs(5)).await;
-        assert_eq!(reply.status(), Some(400), "{:?}", reply.text);
-        assert!(reply.closed);
+        let got = exchange(p.addr(), b"GARBAGE\r\n\r\n", Duration::from_secs(5)).await;
+        assert_eq!(got.only().status, 400, "{got:?}");
+        assert!(got.closed);
     })
     .await;
 }
@@ -31,9 +31,9 @@ async fn content_length_and_transfer_encoding_gets_400() {
         let dir = Dir::new();
         let p = Pylon::start(&dir, |port| ret_config(&dir, port, "")).await;
         let req = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
-        let reply = raw(p.addr(), req, Duration::from_secs(5)).await;
-        assert_eq!(reply.status(), Some(400), "{:?}", reply.text);
-        assert!(reply.closed);
+        let got = exchange(p.addr(), req, Duration::from_secs(5)).await;
+        assert_eq!(got.only().status, 400, "{got:?}");
+        assert!(got.closed);
     })
     .await;
 }
@@ -45,11 +45,11 @@ async fn header_read_timeout_closes_slow_clients() {
         let p = Pylon::start(&dir, |port| ret_config(&dir, port, "header_read_timeout = \"1s\"\n"))
             .await;
         let started = Instant::now();
-        let reply = raw(p.addr(), b"GET / HTTP/1.1\r\nHost: a\r\n", Duration::from_secs(5)).await;
+        let got =
+            exchange(p.addr(), b"GET / HTTP/1.1\r\nHost: a\r\n", Duration::from_secs(5)).await;
         assert!(
-            reply.closed && started.elapsed() < Duration::from_secs(3),
-            "{:?} after {:?}",
-            reply.text,
+            got.closed && got.responses.is_empty() && started.elapsed() < Duration::from_secs(3),
+            "{got:?} after {:?}",
             started.elapsed()
         );
     })
@@ -63,11 +63,11 @@ async fn error_page_that_closes_says_connection_close() {
         let p =
             Pylon::start(&dir, |port| ret_config(&dir, port, "max_header_size = \"1kb\"\n")).await;
         let req = format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "b".repeat(4096));
-        let reply = raw(p.addr(), req.as_bytes(), Duration::from_secs(5)).await;
-        assert_eq!(reply.status(), Some(431), "{:?}", reply.text);
-        assert!(reply.closed);
+        let got = exchange(p.addr(), req.as_bytes(), Duration::from_secs(5)).await;
+        assert_eq!(got.only().status, 431, "{got:?}");
+        assert!(got.closed);
         assert_eq!(
-            reply.header("connection").map(|v| v.to_ascii_lowercase()).as_deref(),
+            got.only().header("connection").map(|v| v.to_ascii_lowercase()).as_deref(),
             Some("close")
         );
     })
@@ -184,9 +184,9 @@ async fn short_http10_request_is_answered_and_closed() {
         let dir = Dir::new();
         let p = Pylon::start(&dir, |port| ret_config(&dir, port, "enable_h2 = true\n")).await;
         let started = Instant::now();
-        let reply = raw(p.addr(), b"GET / HTTP/1.0\r\n\r\n", Duration::from_secs(5)).await;
-        assert_eq!(reply.status(), Some(200), "{:?}", reply.text);
-        assert!(reply.closed, "HTTP/1.0 without keep-alive must close");
+        let got = exchange(p.addr(), b"GET / HTTP/1.0\r\n\r\n", Duration::from_secs(5)).await;
+        assert_eq!(got.only().status, 200, "{got:?}");
+        assert!(got.closed, "HTTP/1.0 without keep-alive must close");
         assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
     })
     .await;

@@ -1,78 +1,35 @@
-//! Shared fixtures of the end-to-end suite: loopback ports, the real `pylon` binary as
-//! a child process, in-process hyper upstreams that echo what they received, an HTTP
-//! client, raw TCP helpers and config snippets.
+//! The suite's own fixtures: the real `pylon` binary as a child process (start, signals,
+//! upgrades), its config snippets, a reqwest client and the stats document. Origins, raw
+//! clients, temp dirs and ports come from pylon-testkit.
 
 use std::{
-    collections::BTreeMap,
-    convert::Infallible,
     future::Future,
-    io::Write as _,
-    net::{SocketAddr, TcpListener as StdListener},
+    net::SocketAddr,
     path::PathBuf,
     process::{Child, Command, Stdio},
-    sync::{
-        Arc,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
-    },
     time::{Duration, Instant},
 };
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
-use hyper::{Request, Response, body::Incoming, service::service_fn};
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::conn::auto,
+pub(crate) use pylon_testkit::{
+    Dir, H1Conn, HttpOrigin as Upstream, WsEcho, eventually, exchange, free_port,
 };
-use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncReadExt as _, AsyncWriteExt as _},
-    net::{TcpListener, TcpStream},
-    task::{JoinHandle, JoinSet},
-};
+use serde_json::Value;
+use tokio::net::TcpStream;
 
-/// The bound on every test body.
-pub(crate) const TEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Run `f` with [`TEST_TIMEOUT`], failing the test when it is exceeded.
+/// Run `f` with pylon-testkit's `TEST_TIMEOUT`, failing the test when it is exceeded.
 pub(crate) async fn bounded<F: Future<Output = ()>>(f: F) {
-    tokio::time::timeout(TEST_TIMEOUT, f).await.expect("test timed out");
+    pylon_testkit::bounded(f).await;
 }
 
-/// A loopback port that was free a moment ago.
-pub(crate) fn free_port() -> u16 {
-    let l = StdListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
-
-/// A temp dir for one test's configs, logs, pid file and upgrade socket.
-#[derive(Debug)]
-pub(crate) struct Dir(tempfile::TempDir);
-
-impl Dir {
-    pub(crate) fn new() -> Dir {
-        Dir(tempfile::Builder::new().prefix("pylon-e2e-").tempdir().expect("tempdir"))
-    }
-
-    pub(crate) fn join(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
-
-    /// Write `text` to `name` in this dir; returns the path.
-    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.join(name);
-        // Write then rename, so a reading process never sees half a file.
-        let tmp = self.join(&format!(".{name}.tmp"));
-        let mut f = std::fs::File::create(&tmp).expect("create file");
-        f.write_all(text.as_bytes()).expect("write file");
-        f.sync_all().expect("sync file");
-        std::fs::rename(&tmp, &path).expect("rename file");
-        path
-    }
-
+/// The pylon config sections every test starts from.
+pub(crate) trait PylonDir {
     /// The `[basic]` section every test config starts with: quick shutdowns and a pid file
     /// and upgrade socket of its own. `extra` is appended inside the section.
-    pub(crate) fn basic(&self, extra: &str) -> String {
+    fn basic(&self, extra: &str) -> String;
+}
+
+impl PylonDir for Dir {
+    fn basic(&self, extra: &str) -> String {
         format!(
             "[basic]\nname = \"pylon-e2e\"\nthreads = 1\ngrace_period = \"1s\"\n\
              graceful_shutdown_timeout = \"1s\"\npid_file = {pid:?}\nupgrade_sock = {sock:?}\n\
@@ -260,145 +217,6 @@ impl Drop for Pylon {
     }
 }
 
-/// What an upstream does per request.
-#[derive(Debug)]
-struct UpstreamState {
-    name: String,
-    delay_ms: AtomicU64,
-    hits: AtomicUsize,
-}
-
-/// An in-process HTTP/1 + h2c upstream on 127.0.0.1. Every response carries
-/// `x-upstream: NAME` and a JSON body describing the request it received:
-/// `{"upstream", "method", "uri", "version", "headers": {name: [values]}, "body_len"}`.
-/// `/health` answers `200 ok`. It can be stopped (closing every connection) and restarted
-/// on the same port.
-#[derive(Debug)]
-pub(crate) struct Upstream {
-    pub(crate) addr: SocketAddr,
-    state: Arc<UpstreamState>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Upstream {
-    pub(crate) async fn start(name: &str) -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
-        let addr = listener.local_addr().expect("upstream addr");
-        let state = Arc::new(UpstreamState {
-            name: name.to_owned(),
-            delay_ms: AtomicU64::new(0),
-            hits: AtomicUsize::new(0),
-        });
-        let task = Some(tokio::spawn(serve(listener, state.clone())));
-        Upstream { addr, state, task }
-    }
-
-    /// Delay every response (not `/health`) by `d`.
-    pub(crate) fn set_delay(&self, d: Duration) {
-        self.state.delay_ms.store(d.as_millis() as u64, Ordering::SeqCst);
-    }
-
-    /// Requests served (not counting `/health`).
-    pub(crate) fn hits(&self) -> usize {
-        self.state.hits.load(Ordering::SeqCst)
-    }
-
-    /// Stop listening and drop every open connection.
-    pub(crate) async fn stop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-            let _ = t.await;
-        }
-    }
-
-    /// Listen again on the same port.
-    pub(crate) async fn restart(&mut self) {
-        self.stop().await;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let listener = loop {
-            match TcpListener::bind(self.addr).await {
-                Ok(l) => break l,
-                Err(e) => {
-                    assert!(Instant::now() < deadline, "cannot rebind {}: {e}", self.addr);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        };
-        self.task = Some(tokio::spawn(serve(listener, self.state.clone())));
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-    }
-}
-
-async fn serve(listener: TcpListener, state: Arc<UpstreamState>) {
-    // Connections live in this set: aborting the accept task drops them all.
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let state = state.clone();
-                conns.spawn(async move {
-                    let svc = service_fn(move |req| handle(req, state.clone()));
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-}
-
-async fn handle(
-    req: Request<Incoming>,
-    state: Arc<UpstreamState>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    if req.uri().path() == "/health" {
-        return Ok(Response::new(Full::new(Bytes::from_static(b"ok"))));
-    }
-    state.hits.fetch_add(1, Ordering::SeqCst);
-    let delay = state.delay_ms.load(Ordering::SeqCst);
-    let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (n, v) in req.headers() {
-        headers
-            .entry(n.as_str().to_owned())
-            .or_default()
-            .push(String::from_utf8_lossy(v.as_bytes()).into_owned());
-    }
-    let method = req.method().to_string();
-    let uri = req.uri().to_string();
-    let version = format!("{:?}", req.version());
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    if delay > 0 {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-    }
-    let doc = json!({
-        "upstream": state.name,
-        "method": method,
-        "uri": uri,
-        "version": version,
-        "headers": headers,
-        "body_len": body.len(),
-    });
-    let resp = Response::builder()
-        .header("x-upstream", state.name.as_str())
-        .header("content-type", "application/json")
-        .header("x-resp-set", "from-upstream")
-        .header("x-resp-add", "from-upstream")
-        .header("x-upstream-remove", "from-upstream")
-        .header("x-resp", "resp-value")
-        .body(Full::new(Bytes::from(doc.to_string())))
-        .expect("response");
-    Ok(resp)
-}
-
 /// A reqwest builder that works whatever features the workspace unifies onto reqwest:
 /// pylon-proxy's TLS tests enable its rustls backend without a provider, so install
 /// ring (pingora's provider) as the process default first.
@@ -471,79 +289,6 @@ pub(crate) fn received(doc: &Value, name: &str) -> Vec<String> {
         .as_array()
         .map(|a| a.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect())
         .unwrap_or_default()
-}
-
-/// What [`raw`] saw: everything read, and whether the server closed the connection
-/// (as opposed to the read timing out).
-#[derive(Debug)]
-pub(crate) struct RawReply {
-    pub(crate) text: String,
-    pub(crate) closed: bool,
-}
-
-impl RawReply {
-    /// The status code of the first response line.
-    pub(crate) fn status(&self) -> Option<u16> {
-        self.text.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
-    }
-
-    /// The body after the first blank line.
-    pub(crate) fn body(&self) -> &str {
-        self.text.split_once("\r\n\r\n").map_or("", |(_, b)| b)
-    }
-
-    /// The value of a header of the first response.
-    pub(crate) fn header(&self, name: &str) -> Option<String> {
-        let head = self.text.split_once("\r\n\r\n").map_or(self.text.as_str(), |(h, _)| h);
-        head.lines().skip(1).find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-        })
-    }
-}
-
-/// Write `bytes` on a new connection to `addr` and read until the server closes it or
-/// `wait` passes.
-pub(crate) async fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> RawReply {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    raw_on(&mut s, bytes, wait).await
-}
-
-/// [`raw`] on an existing stream.
-pub(crate) async fn raw_on(s: &mut TcpStream, bytes: &[u8], wait: Duration) -> RawReply {
-    // The server may answer and close before everything is written: ignore write errors.
-    let _ = s.write_all(bytes).await;
-    let mut buf = Vec::new();
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut closed = false;
-    let mut chunk = [0u8; 8192];
-    loop {
-        match tokio::time::timeout_at(deadline, s.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                closed = true;
-                break;
-            }
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-            Err(_) => break,
-        }
-    }
-    RawReply { text: String::from_utf8_lossy(&buf).into_owned(), closed }
-}
-
-/// Poll `f` every 100 ms until it returns `Some`, for at most `within`.
-pub(crate) async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The stats document at `url`.
@@ -657,49 +402,5 @@ impl Drop for PidGuard {
                 );
             }
         }
-    }
-}
-
-/// An in-process WebSocket upstream on 127.0.0.1 that echoes every text and binary
-/// message (and answers a close).
-#[derive(Debug)]
-pub(crate) struct WsEcho {
-    pub(crate) addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl WsEcho {
-    pub(crate) async fn start() -> WsEcho {
-        use futures_util::{SinkExt as _, StreamExt as _};
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ws upstream");
-        let addr = listener.local_addr().expect("ws upstream addr");
-        let task = tokio::spawn(async move {
-            let mut conns = JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((stream, _)) = accepted else { continue };
-                        conns.spawn(async move {
-                            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
-                                return;
-                            };
-                            while let Some(Ok(msg)) = ws.next().await {
-                                if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
-                                    return;
-                                }
-                            }
-                        });
-                    }
-                    Some(_) = conns.join_next(), if !conns.is_empty() => {}
-                }
-            }
-        });
-        WsEcho { addr, task }
-    }
-}
-
-impl Drop for WsEcho {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }

@@ -1,104 +1,31 @@
-//! Fixtures: certificates made here (rcgen), in-process upstreams (hyper, tungstenite), the
-//! proxy started from a TOML file on a thread, and clients that trust the test CA.
+//! The suite's own fixtures: the shared proxy (one per test binary, started in this process
+//! from a TOML file), its certificates and upstreams, and reqwest clients that trust the
+//! test CA. The origins, clients and TLS helpers themselves come from pylon-testkit.
 
 use std::{
-    future::Future,
     io::{Read, Write},
-    net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream},
-    path::{Path, PathBuf},
+    net::{SocketAddr, TcpStream as StdStream},
+    path::Path,
     sync::{Arc, LazyLock},
     time::{Duration, Instant},
 };
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response, body::Incoming, service::service_fn};
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::conn::auto,
-};
 use pylon_proxy::pingora::server::{RunArgs, ShutdownSignal, ShutdownSignalWatch};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use tokio::net::TcpListener;
-use tokio_rustls::{
-    TlsAcceptor,
-    rustls::{
-        self,
-        pki_types::{CertificateDer, pem::PemObject},
-    },
-};
-use tokio_tungstenite::tungstenite::{
-    Message,
-    handshake::server::{Request as WsRequest, Response as WsResponse},
-};
-
-/// Upper bound for any one test step.
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) use pylon_testkit::{Ca, Dir, Leaf, Reply, Seen, bounded, free_addr, wait_accepting};
+use pylon_testkit::{HttpOrigin, TEST_TIMEOUT as TIMEOUT, WsEcho, acceptor};
 
 /// Bytes of each of the large-body tests.
 pub(crate) const BIG: usize = 16 * 1024 * 1024;
 
-/// `fut`, failing the test if it takes longer than [`TIMEOUT`].
-pub(crate) async fn bounded<F: Future>(fut: F) -> F::Output {
-    tokio::time::timeout(TIMEOUT, fut).await.expect("test step timed out")
-}
-
 /// Install ring as the process's rustls provider (reqwest is built without one).
 pub(crate) fn install_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    pylon_testkit::install_ring();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Certificates
-
-/// A certificate and its key, as PEM text and files.
-#[derive(Debug)]
-pub(crate) struct Leaf {
-    pub(crate) der: CertificateDer<'static>,
-    pub(crate) cert_path: PathBuf,
-    pub(crate) key_path: PathBuf,
-}
-
-/// A certificate authority that signs leaves.
-pub(crate) struct Ca {
-    pub(crate) pem: String,
-    pub(crate) path: PathBuf,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-impl Ca {
-    pub(crate) fn new(dir: &Path, name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::new()).expect("ca params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let key = KeyPair::generate().expect("ca key");
-        let cert = params.self_signed(&key).expect("ca cert");
-        let pem = cert.pem();
-        let path = dir.join(format!("{name}.pem"));
-        std::fs::write(&path, &pem).expect("write ca");
-        Ca { pem, path, issuer: Issuer::new(params, key) }
-    }
-
-    /// A leaf for `names` (DNS names or IP literals), written to `dir/stem.{crt,key}`.
-    pub(crate) fn leaf(&self, dir: &Path, stem: &str, names: &[&str]) -> Leaf {
-        let sans: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-        let mut params = CertificateParams::new(sans).expect("leaf params");
-        params.distinguished_name.push(DnType::CommonName, names[0]);
-        let key = KeyPair::generate().expect("leaf key");
-        let cert = params.signed_by(&key, &self.issuer).expect("leaf cert");
-        let cert_path = dir.join(format!("{stem}.crt"));
-        let key_path = dir.join(format!("{stem}.key"));
-        std::fs::write(&cert_path, cert.pem()).expect("write cert");
-        std::fs::write(&key_path, key.serialize_pem()).expect("write key");
-        Leaf { der: cert.der().clone(), cert_path, key_path }
-    }
-
-    pub(crate) fn reqwest_cert(&self) -> reqwest::Certificate {
-        reqwest::Certificate::from_pem(self.pem.as_bytes()).expect("ca pem")
-    }
-}
 
 /// Every certificate the shared proxy and its upstreams use.
 pub(crate) struct Pki {
@@ -140,139 +67,63 @@ pub(crate) static BIG_BODY: LazyLock<Bytes> = LazyLock::new(|| {
 /// The answer of every HTTP upstream: what it saw, in `x-up-*` headers (`x-up-sni`: the
 /// TLS server name the client sent, `-` for none).
 /// `…/upload` answers `len=N fnv=HEX` of the request body; `…/download` sends [`BIG_BODY`].
-async fn handle(
-    req: Request<Incoming>,
-    tls: bool,
-    sni: Option<String>,
-) -> Result<Response<Full<Bytes>>, hyper::Error> {
-    let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
-    let mut resp = Response::builder()
-        .header("x-up-version", format!("{:?}", req.version()))
-        .header("x-up-path", path.clone())
-        .header("x-up-tls", tls.to_string())
-        .header("x-up-sni", sni.unwrap_or_else(|| "-".into()));
-    let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
-    if let Some(host) = host.or_else(|| req.uri().authority().map(|a| a.as_str())) {
-        resp = resp.header("x-up-host", host.to_owned());
+fn answer(seen: &Seen) -> Reply {
+    let target = seen
+        .target
+        .split_once("://")
+        .map_or(seen.target.as_str(), |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+    let mut reply = Reply::new(200, Bytes::from_static(b"upstream ok"))
+        .field("x-up-version", seen.version.as_str())
+        .field("x-up-path", target)
+        .field("x-up-tls", seen.tls.to_string())
+        .field("x-up-sni", seen.sni.clone().unwrap_or_else(|| "-".into()));
+    let authority = seen.target.split_once("://").and_then(|(_, r)| r.split('/').next());
+    if let Some(host) = seen.all("host").into_iter().next().or(authority.map(str::to_owned)) {
+        reply = reply.field("x-up-host", host);
     }
-    if let Some(v) = req.headers().get("x-test") {
-        resp = resp.header("x-up-x-test", v.clone());
+    if let Some(v) = seen.all("x-test").into_iter().next() {
+        reply = reply.field("x-up-x-test", v);
     }
-    let body = if path.ends_with("/upload") {
-        let body = req.into_body().collect().await?.to_bytes();
-        Bytes::from(format!("len={} fnv={:016x}", body.len(), fnv64(&body)))
-    } else if path.ends_with("/download") {
-        BIG_BODY.clone()
-    } else {
-        Bytes::from_static(b"upstream ok")
-    };
-    Ok(resp.body(Full::new(body)).expect("response"))
+    if target.ends_with("/upload") {
+        reply.body = Bytes::from(format!("len={} fnv={:016x}", seen.body.len(), fnv64(&seen.body)));
+    } else if target.ends_with("/download") {
+        reply.body = BIG_BODY.clone();
+    }
+    reply
 }
 
-/// An HTTP upstream: h1 and h2 (prior knowledge / ALPN), over TLS when `tls` is given.
-async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
-            match tls {
-                Some(acceptor) => {
-                    // Health checks connect and hang up: a failed handshake is normal.
-                    let Ok(stream) = acceptor.accept(stream).await else { return };
-                    let sni = stream.get_ref().1.server_name().map(str::to_owned);
-                    let service = service_fn(|r| handle(r, true, sni.clone()));
-                    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
-                }
-                None => {
-                    let service = service_fn(|r| handle(r, false, None));
-                    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
-                }
-            }
-        });
-    }
-}
-
-/// A WebSocket upstream: first sends a text message `path=… via=…` describing the upgrade
-/// request it saw, then echoes every text and binary message.
-async fn serve_ws(listener: TcpListener) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
-        tokio::spawn(async move {
-            let mut seen = String::new();
-            #[expect(clippy::result_large_err, reason = "tungstenite's Callback signature")]
-            let callback = |req: &WsRequest, resp: WsResponse| {
-                let via = req.headers().get("x-ws-via").and_then(|v| v.to_str().ok());
-                seen = format!("path={} via={}", req.uri(), via.unwrap_or("-"));
-                Ok(resp)
-            };
-            let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
-                return;
-            };
-            if ws.send(Message::text(seen)).await.is_err() {
-                return;
-            }
-            while let Some(Ok(msg)) = ws.next().await {
-                if msg.is_close() {
-                    return;
-                }
-                if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-}
-
-/// A rustls acceptor presenting `leaf` with the given ALPN protocols.
-fn acceptor(leaf: &Leaf, alpn: &[&[u8]]) -> TlsAcceptor {
-    use rustls::pki_types::PrivateKeyDer;
-    let key = PrivateKeyDer::from_pem_file(&leaf.key_path).expect("key pem");
-    let mut config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der.clone()], key)
-        .expect("server config");
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    TlsAcceptor::from(Arc::new(config))
-}
-
-/// Addresses of the upstreams of the shared proxy.
+/// The upstreams of the shared proxy (they stop when dropped).
 struct Upstreams {
     /// Plain h1 + h2c.
-    plain: SocketAddr,
+    plain: HttpOrigin,
     /// TLS, leaf `upstream.test` + `127.0.0.1` + `localhost` from the test CA, ALPN h2 and http/1.1.
-    tls: SocketAddr,
+    tls: HttpOrigin,
     /// TLS, the same names from a CA nobody trusts.
-    untrusted: SocketAddr,
+    untrusted: HttpOrigin,
     /// TLS from the test CA, ALPN http/1.1 only.
-    tls_h1: SocketAddr,
-    /// WebSocket echo.
-    ws: SocketAddr,
+    tls_h1: HttpOrigin,
+    /// WebSocket echo that first sends `path=… via=…` (the upgrade request it saw).
+    ws: WsEcho,
 }
 
 fn start_upstreams(rt: &tokio::runtime::Runtime, dir: &Path, ca: &Ca) -> Upstreams {
     let good = ca.leaf(dir, "upstream", &["upstream.test", "127.0.0.1", "localhost"]);
     let rogue_ca = Ca::new(dir, "rogue-ca");
     let rogue = rogue_ca.leaf(dir, "rogue", &["upstream.test", "127.0.0.1"]);
+    let both: &[&[u8]] = &[b"h2", b"http/1.1"];
+    let handler: pylon_testkit::Handler = Arc::new(answer);
     rt.block_on(async {
-        let bind = || async { TcpListener::bind("127.0.0.1:0").await.expect("bind upstream") };
-        let (plain, tls, untrusted, tls_h1, ws) =
-            (bind().await, bind().await, bind().await, bind().await, bind().await);
-        let addr = |l: &TcpListener| l.local_addr().expect("addr");
-        let out = Upstreams {
-            plain: addr(&plain),
-            tls: addr(&tls),
-            untrusted: addr(&untrusted),
-            tls_h1: addr(&tls_h1),
-            ws: addr(&ws),
-        };
-        let both: &[&[u8]] = &[b"h2", b"http/1.1"];
-        tokio::spawn(serve_http(plain, None));
-        tokio::spawn(serve_http(tls, Some(acceptor(&good, both))));
-        tokio::spawn(serve_http(untrusted, Some(acceptor(&rogue, both))));
-        tokio::spawn(serve_http(tls_h1, Some(acceptor(&good, &[b"http/1.1"]))));
-        tokio::spawn(serve_ws(ws));
-        out
+        let greeting: pylon_testkit::Greeting = Arc::new(|req| {
+            let via = req.headers().get("x-ws-via").and_then(|v| v.to_str().ok());
+            format!("path={} via={}", req.uri(), via.unwrap_or("-"))
+        });
+        Upstreams {
+            plain: HttpOrigin::serve(handler.clone(), None).await,
+            tls: HttpOrigin::serve(handler.clone(), Some(acceptor(&good, both))).await,
+            untrusted: HttpOrigin::serve(handler.clone(), Some(acceptor(&rogue, both))).await,
+            tls_h1: HttpOrigin::serve(handler, Some(acceptor(&good, &[b"http/1.1"]))).await,
+            ws: WsEcho::greeting(Some(greeting)).await,
+        }
     })
 }
 
@@ -324,20 +175,6 @@ pub(crate) fn start_proxy(path: &Path) -> Proxy {
     Proxy { stop }
 }
 
-/// A loopback address nothing listens on right now.
-pub(crate) fn free_addr() -> SocketAddr {
-    StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port")
-}
-
-/// Wait until `addr` accepts connections.
-pub(crate) fn wait_accepting(addr: SocketAddr) {
-    let deadline = Instant::now() + TIMEOUT;
-    while StdStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "{addr} never accepted");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Wait until plain listener `addr` answers `GET /ready` with 200.
 fn wait_ready(addr: SocketAddr) {
     let deadline = Instant::now() + TIMEOUT;
@@ -372,8 +209,9 @@ pub(crate) struct Env {
     /// `tls_cert` + `tls_key` only (`single.test`).
     pub(crate) single: SocketAddr,
     _proxy: Proxy,
+    _origins: Upstreams,
     _upstreams: tokio::runtime::Runtime,
-    _dir: tempfile::TempDir,
+    _dir: Dir,
 }
 
 /// Started by the first test that needs it; lives until the test binary exits.
@@ -409,7 +247,7 @@ impl Env {
     fn start() -> Env {
         install_provider();
         // A static is never dropped: keep the files under target/tmp, not /tmp.
-        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+        let dir = Dir::new_in(env!("CARGO_TARGET_TMPDIR"));
         let d = dir.path();
         let ca = Ca::new(d, "test-ca");
         let pki = Pki {
@@ -433,32 +271,39 @@ impl Env {
         let upstream = |name: &str, addr: SocketAddr, extra: &str| {
             format!("[upstreams.{name}]\naddrs = [\"{addr}\"]\n{extra}\n")
         };
-        toml += &upstream("plain", up.plain, "");
-        toml += &upstream("h2c", up.plain, "alpn = \"h2\"\n");
+        toml += &upstream("plain", up.plain.addr, "");
+        toml += &upstream("h2c", up.plain.addr, "alpn = \"h2\"\n");
         let verified = format!("tls = true\nsni = \"upstream.test\"\nca_file = \"{ca_file}\"\n");
-        toml += &upstream("tls_verify", up.tls, &verified);
-        toml +=
-            &upstream("tls_default_sni", up.tls, &format!("tls = true\nca_file = \"{ca_file}\"\n"));
-        let by_name = format!("localhost:{}", up.tls.port());
+        toml += &upstream("tls_verify", up.tls.addr, &verified);
+        toml += &upstream(
+            "tls_default_sni",
+            up.tls.addr,
+            &format!("tls = true\nca_file = \"{ca_file}\"\n"),
+        );
+        let by_name = format!("localhost:{}", up.tls.addr.port());
         toml += &format!(
             "[upstreams.tls_host_sni]\naddrs = [\"{by_name}\"]\nretries = 1\n\
              tls = true\nca_file = \"{ca_file}\"\n\n"
         );
         // Not up.tls: pingora's connection pool does not tell ca_file apart (see
         // FIXME in upstream.rs), so a connection verified by `tls_verify` could be reused.
-        toml +=
-            &upstream("tls_system_roots", up.untrusted, "tls = true\nsni = \"upstream.test\"\n");
-        toml += &upstream("tls_noverify", up.untrusted, "tls = true\nverify_cert = false\n");
+        toml += &upstream(
+            "tls_system_roots",
+            up.untrusted.addr,
+            "tls = true\nsni = \"upstream.test\"\n",
+        );
+        toml += &upstream("tls_noverify", up.untrusted.addr, "tls = true\nverify_cert = false\n");
         toml += &upstream(
             "tls_wrong_sni",
-            up.tls,
+            up.tls.addr,
             &format!("tls = true\nsni = \"wrong.test\"\nca_file = \"{ca_file}\"\n"),
         );
-        toml += &upstream("tls_h2", up.tls, &format!("{verified}alpn = \"h2\"\n"));
-        toml += &upstream("tls_h2h1", up.tls, &format!("{verified}alpn = \"h2h1\"\n"));
-        toml += &upstream("tls_h2h1_h1only", up.tls_h1, &format!("{verified}alpn = \"h2h1\"\n"));
-        toml += &upstream("tls_h2_h1only", up.tls_h1, &format!("{verified}alpn = \"h2\"\n"));
-        toml += &upstream("ws", up.ws, "");
+        toml += &upstream("tls_h2", up.tls.addr, &format!("{verified}alpn = \"h2\"\n"));
+        toml += &upstream("tls_h2h1", up.tls.addr, &format!("{verified}alpn = \"h2h1\"\n"));
+        toml +=
+            &upstream("tls_h2h1_h1only", up.tls_h1.addr, &format!("{verified}alpn = \"h2h1\"\n"));
+        toml += &upstream("tls_h2_h1only", up.tls_h1.addr, &format!("{verified}alpn = \"h2\"\n"));
+        toml += &upstream("ws", up.ws.addr, "");
 
         toml += "[locations.ready]\npath = \"=/ready\"\nreturn = \"200 ready\"\n\n";
         for (name, upstream, path, extra) in LOCATIONS {
@@ -512,6 +357,7 @@ impl Env {
             h1only,
             single,
             _proxy: proxy,
+            _origins: up,
             _upstreams: upstreams_rt,
             _dir: dir,
         }
@@ -537,7 +383,9 @@ pub(crate) fn client(name: &str, addr: SocketAddr) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .no_proxy()
         .timeout(TIMEOUT)
-        .tls_certs_only([ENV.pki.ca.reqwest_cert()])
+        .tls_certs_only(
+            [reqwest::Certificate::from_pem(ENV.pki.ca.pem.as_bytes()).expect("ca pem")],
+        )
         .resolve(name, addr)
 }
 
@@ -548,24 +396,7 @@ pub(crate) async fn tls_connect(
     alpn: &[&[u8]],
 ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     install_provider();
-    let mut roots = rustls::RootCertStore::empty();
-    let ca = CertificateDer::from_pem_slice(ENV.pki.ca.pem.as_bytes()).expect("ca pem");
-    roots.add(ca).expect("ca into the root store");
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("TLS versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let name = rustls::pki_types::ServerName::try_from(name.to_owned()).expect("server name");
-    bounded(async {
-        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        connector.connect(name, tcp).await.expect("TLS handshake")
-    })
-    .await
+    bounded(ENV.pki.ca.connect(addr, name, alpn)).await
 }
 
 /// The URL of `path` on `name` at `addr`'s port.
