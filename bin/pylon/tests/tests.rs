@@ -13,4 +13,5 @@ mod reload;
 mod routing;
 mod soak;
 mod stats;
+mod target;
 mod upstreams;

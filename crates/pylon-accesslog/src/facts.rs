@@ -32,7 +32,8 @@ pub struct Facts<'a> {
     pub method: &'a str,
     /// Host the client asked for (Host header or authority), if any.
     pub host: Option<&'a str>,
-    /// Request path as received, without the query.
+    /// Request path without the query: the normal form the request was routed on (RFC 3986
+    /// §6.2.2), or the whole target as received for a request refused for its target.
     pub path: &'a str,
     /// Query string without the leading `?`.
     pub query: Option<&'a str>,

@@ -424,7 +424,7 @@ pub enum PathPattern {
     Any,
     /// `"=/exact"`: the path without the `=`.
     Exact(String),
-    /// `"/prefix"`: a byte prefix of the raw path.
+    /// `"/prefix"`: a byte prefix of the request path in normal form (RFC 3986 §6.2.2).
     Prefix(String),
     /// `"~regex"`: the regex without the `~`.
     Regex(String),

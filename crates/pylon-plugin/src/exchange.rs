@@ -48,7 +48,8 @@ impl Request<'_> {
         })
     }
 
-    /// The request target as received: path and query (nginx's `$request_uri`).
+    /// The request target: the normal path routing saw and the query as received (nginx's
+    /// `$request_uri`, except that the path is never the raw one).
     pub fn request_uri(&self) -> &str {
         self.header.uri.path_and_query().map_or("/", |p| p.as_str())
     }

@@ -128,7 +128,9 @@ pub fn route_table(config: &Config) -> String {
 }
 
 /// Explain how a request for `url` (with extra request `headers`) would be routed:
-/// server, every candidate location in order with its weight and first failing rule,
+/// server, the request path and its normal form (or the 400 the proxy answers for a path
+/// without one, or an invalid Host), every candidate location in order with its weight and
+/// first failing rule,
 /// the rewritten path, the upstream and the peer that would be chosen, with its health
 /// after `failure` rounds of health checks (enough to mark a dead peer down).
 pub fn explain(config: &Config, url: &str, headers: &[(String, String)]) -> Result<String, String> {
@@ -138,8 +140,7 @@ pub fn explain(config: &Config, url: &str, headers: &[(String, String)]) -> Resu
     let header_host =
         headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("host")).map(|(_, v)| v.clone());
     let host = header_host.or_else(|| uri.authority().map(|a| a.to_string())).unwrap_or_default();
-    let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let path = uri.path().to_owned();
+    let raw_path = uri.path();
 
     let server = config
         .servers
@@ -150,7 +151,24 @@ pub fn explain(config: &Config, url: &str, headers: &[(String, String)]) -> Resu
     let mut out = String::new();
     let addrs: Vec<String> = server.addrs.iter().map(|a| a.to_string()).collect();
     let _ = writeln!(out, "server:   {} ({})", server.name, addrs.join(", "));
-    let _ = writeln!(out, "request:  host {host:?}, path {path:?}");
+    let _ = writeln!(out, "request:  host {host:?}, path {raw_path:?}");
+    // What the proxy does first (crate::target): a valid Host and the normal path, or a 400.
+    let normal = pylon_route::check_authority(host.as_bytes())
+        .and_then(|()| pylon_route::normalize_path(raw_path.as_bytes()));
+    let path = match normal {
+        Ok(p) => p.into_owned(),
+        Err(why) => {
+            let _ = writeln!(out, "result:   400, {why}");
+            return Ok(out);
+        }
+    };
+    if path != raw_path {
+        let _ = writeln!(out, "path:     {raw_path:?} -> {path:?} (normal form, RFC 3986 §6.2.2)");
+    }
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.clone(),
+    };
     if server.stats_path.as_deref() == Some(path.as_str()) {
         let _ = writeln!(out, "answer:   the stats document (stats_path)");
         return Ok(out);

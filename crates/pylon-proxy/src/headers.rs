@@ -18,7 +18,7 @@ pub(crate) enum Var {
     RequestId,
     UpstreamAddr,
     ProxyAddXForwardedFor,
-    /// The request target as received, path and query.
+    /// The request target: the normal path (what routing saw) and the query as received.
     RequestUri,
     /// The normalised path, without the query.
     Uri,

@@ -20,6 +20,7 @@ mod plugins;
 mod proxy;
 mod runtime;
 mod stats;
+mod target;
 mod tls;
 
 pub use app::{Pylon, RunOptions, run};

@@ -3,7 +3,7 @@
 //! | phase | what pylon does |
 //! |---|---|
 //! | `new_ctx` | load the current [`Runtime`] once (arc-swap) and keep this server's part |
-//! | `early_request_filter` | count the request, keep-alive timeout, header size limit (431) |
+//! | `early_request_filter` | count the request, target and authority in normal form or 400 ([`crate::target`]), keep-alive timeout, header size limit (431) |
 //! | `request_filter` | stats path, location choice (404), body size by Content-Length (413), `return` locations |
 //! | `request_body_filter` | body size while streaming (413) |
 //! | `upstream_peer` | healthy peer not tried yet (503 when none) |
@@ -67,6 +67,8 @@ pub struct Ctx {
     own_status: Option<u16>,
     /// The location's plugin chain state (empty, allocation-free, without plugins).
     plugins: pylon_plugin::State,
+    /// The request target was refused (400): the access log shows it as received.
+    target_refused: bool,
 }
 
 impl Ctx {
@@ -150,7 +152,11 @@ fn reason_for(status: u16, e: &Error) -> String {
         504 => "The upstream server did not answer in time.".into(),
         413 => "The request body is larger than this location accepts.".into(),
         431 => "The request headers are too large.".into(),
-        400 => "The request could not be understood.".into(),
+        // Pylon's own refusals say why; pingora's parse errors carry raw bytes, not for clients.
+        400 => match (e.etype(), &e.context) {
+            (HTTPStatus(400), Some(why)) => why.as_str().to_owned(),
+            _ => "The request could not be understood.".into(),
+        },
         _ => e.context.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default(),
     }
 }
@@ -250,12 +256,18 @@ impl ProxyHttp for PylonHttp {
             connection_reused: None,
             own_status: None,
             plugins: pylon_plugin::State::default(),
+            target_refused: false,
         }
     }
 
     async fn early_request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<()> {
         self.shared.stats.request_started();
         ctx.counted = true;
+        // One meaning per request before anything looks at it: normal path, one authority.
+        if let Err(e) = crate::target::normalize(session) {
+            ctx.target_refused = true;
+            return Err(e);
+        }
         let Some(server) = &ctx.server else { return Ok(()) };
         let keepalive = server.keepalive_timeout.as_secs();
         // Only where the client keeps the connection (HTTP/1.0 and `Connection: close` do not);
@@ -581,12 +593,15 @@ impl ProxyHttp for PylonHttp {
         let host = host_name(req);
         let headers = LookupHeaders { req, resp: session.response_written() };
         let upstream_addr = ctx.upstream_addr.map(|a| a.to_string());
+        // A refused target is logged as it came (it has no normal path); the others are
+        // normalised in place by `crate::target`.
+        let refused = ctx.target_refused.then(|| String::from_utf8_lossy(req.raw_path()));
         let facts = Facts {
             when: ctx.when,
             method: req.method.as_str(),
             host: Some(&*host).filter(|h| !h.is_empty()),
-            path: req.uri.path(),
-            query: req.uri.query(),
+            path: refused.as_deref().unwrap_or(req.uri.path()),
+            query: if refused.is_some() { None } else { req.uri.query() },
             proto: version_str(req.version),
             scheme: server.scheme,
             remote: client_addr(session),

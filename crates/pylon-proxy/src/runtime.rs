@@ -547,7 +547,12 @@ pub(crate) fn compile_router(config: &Config, names: &[String]) -> Result<Router
         };
         builder.add(route_of(loc));
     }
-    builder.build().map_err(|e| config.diagnostic("locations", e.to_string()))
+    builder.build().map_err(|e| match &e {
+        pylon_route::Error::PathPattern { route, .. } => {
+            config.diagnostic(&format!("locations.{route}.path"), e.to_string())
+        }
+        _ => config.diagnostic("locations", e.to_string()),
+    })
 }
 
 /// The route-table input of a location.
@@ -660,6 +665,22 @@ pub(crate) fn pool_spec(up: &Upstream) -> PoolSpec {
 /// equal-weight overlaps. pylon-config reports the others (unused upstreams, …).
 pub(crate) fn route_lints(config: &Config) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    // Requests are routed on their normal path (SPEC §4), so patterns are compared in normal
+    // form too: say so when that is not how the pattern was written.
+    for loc in &config.locations {
+        let (PathPattern::Exact(p) | PathPattern::Prefix(p)) = &loc.path else { continue };
+        if let Ok(normal) = pylon_route::normalize_path(p.as_bytes()) {
+            if normal != p.as_str() {
+                out.push(config.diagnostic(
+                    &format!("locations.{}.path", loc.name),
+                    format!(
+                        "request paths are matched in normal form (RFC 3986 §6.2.2), so {p:?} \
+                         matches the path {normal:?}; write it that way"
+                    ),
+                ));
+            }
+        }
+    }
     for server in &config.servers {
         let Ok(router) = compile_router(config, &server.locations) else { continue };
         let name = |i: usize| router.route(i).name.clone();

@@ -162,5 +162,20 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The normaliser every request passes through first: a path already in normal form (the
+/// common case, borrowed) and one that needs every step.
+fn normalize(c: &mut Criterion) {
+    let mut g = c.benchmark_group("normalize_path");
+    for (name, path) in [
+        ("normal", &b"/api/v2/users/1234/orders;v=1"[..]),
+        ("dirty", &b"/api/./v2//users/x/../%31234/%6frders%2f"[..]),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| pylon_route::normalize_path(std::hint::black_box(path)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, normalize);
 criterion_main!(benches);

@@ -57,6 +57,21 @@ pub enum Error {
         /// How to fix it.
         hint: String,
     },
+    /// An exact or prefix path pattern that has no normal form ([`normalize_path`]), so no
+    /// request path could ever match it: `/..`, `/a%zz`, `/a%00`, `/a\\b`.
+    ///
+    /// [`normalize_path`]: crate::normalize_path
+    #[error(
+        "location `{route}`: path rule `{rule}` can never match a request: {reason}; write the path as a client would send it, e.g. `/admin/`"
+    )]
+    PathPattern {
+        /// The location's name.
+        route: String,
+        /// The rule as written (`=/x` or `/x`).
+        rule: String,
+        /// Why the pattern has no normal form.
+        reason: crate::TargetError,
+    },
     /// More locations than ranks can address (`u32::MAX - 1`).
     #[error("{count} locations in one router is too many; split them across servers")]
     TooManyRoutes {

@@ -491,7 +491,7 @@ fn regex_set_ci<'a>(patterns: impl Iterator<Item = &'a str>) -> Option<RegexSet>
 }
 
 impl HostIndex {
-    /// Smallest matching rank for a normalised host and a raw path, or [`NONE`].
+    /// Smallest matching rank for a normalised host and a normal path, or [`NONE`].
     ///
     /// Two phases: exact/prefix rules of every applicable host group first, then regexes, so
     /// a regex only runs when nothing cheaper already beats it.

@@ -39,9 +39,23 @@
 //! An empty `Host` only matches locations without a host rule (or a regex that matches "").
 //!
 //! # Paths
-//! The path is the raw request path without the query. Prefix rules compare bytes (`/api`
-//! matches `/api`, `/api/x` and `/apix`, like nginx's plain prefix); `=exact` and `~regex` see
-//! the same raw path (regexes search unanchored unless they say `^`).
+//! The path a router is asked about is the request path in its normal form
+//! ([`normalize_path`], RFC 3986 §6.2.2): `%XX` of unreserved characters decoded, other escapes
+//! in upper case, dot segments removed, `//` merged. `/x/../admin`, `/%61dmin` and `//admin`
+//! are all `/admin`, as the origin will resolve them; `%2F` stays a literal byte. Prefix rules
+//! compare bytes (`/api` matches `/api`, `/api/x` and `/apix`, like nginx's plain prefix);
+//! `=exact` and `~regex` see the same normalised path (regexes search unanchored unless they
+//! say `^`). Exact and prefix patterns are normalised the same way when the router is built
+//! (`=/café` matches the request path `/caf%C3%A9`); a regex is applied as written.
+//!
+//! ```
+//! use pylon_route::{RequestTarget, TargetError, normalize_path};
+//!
+//! assert_eq!(normalize_path(b"/x/../%61dmin//users").as_deref(), Ok("/admin/users"));
+//! assert_eq!(normalize_path(b"/a/..%2fb").as_deref(), Ok("/a/..%2Fb"));
+//! assert_eq!(normalize_path(b"/../etc"), Err(TargetError::AboveRoot));
+//! assert_eq!(RequestTarget::parse("GET", b"admin"), Err(TargetError::NotAForm));
+//! ```
 //!
 //! # The index
 //! [`Router::find`] returns exactly what a linear scan in weight order returns, without the
@@ -61,12 +75,14 @@ mod index;
 mod rewrite;
 mod router;
 mod rule;
+mod target;
 
 pub use error::Error;
 pub use explain::{Candidate, Explanation, Verdict};
 pub use rewrite::Rewrite;
 pub use router::{Route, Router, RouterBuilder};
 pub use rule::{HostRule, PathRule};
+pub use target::{RequestTarget, TargetError, check_authority, normalize_path};
 
 #[cfg(test)]
 mod tests;

@@ -143,7 +143,12 @@ impl Router {
                     let prefix = crate::rule::anchored_literal_prefix(r).into();
                     PathMatcher::Regex { regex, prefix }
                 }
-                rule => PathMatcher::compile(rule)?,
+                rule => PathMatcher::compile(rule).map_err(|e| match e {
+                    Error::PathPattern { rule, reason, .. } => {
+                        Error::PathPattern { route: route.name.clone(), rule, reason }
+                    }
+                    e => e,
+                })?,
             };
             compiled.push(Compiled { hosts, path });
         }
@@ -162,8 +167,10 @@ impl Router {
     /// The index of the location serving `host` + `path`, if any.
     ///
     /// `host` is the raw `Host` header (any case, maybe with `:port` or `[v6]:port`, maybe
-    /// empty); `path` is the raw path without the query. Does not allocate (hosts over 255
-    /// bytes with uppercase letters excepted).
+    /// empty); `path` is the request path without the query, in normal form
+    /// ([`normalize_path`](crate::normalize_path)): a raw path such as `/x/../admin` must be
+    /// normalised first, or rules keyed on `/admin` do not see it. Does not allocate (hosts
+    /// over 255 bytes with uppercase letters excepted).
     pub fn find(&self, host: &str, path: &str) -> Option<usize> {
         let rank = with_host(host, |host| self.index.find(host, path));
         self.order.get(rank as usize).copied()

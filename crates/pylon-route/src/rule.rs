@@ -1,6 +1,6 @@
 //! Path and host rules: parsing, display "as written", normalisation and matching.
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use regex::{Regex, RegexBuilder};
 
@@ -274,7 +274,22 @@ impl HostMatcher {
     }
 }
 
-/// A path rule ready to test against a raw path.
+/// The normal form of an exact or prefix pattern: request paths are compared in normal form
+/// (SPEC §4), so the pattern is too. A pattern that does not start with `/` (only a `Route`
+/// built in code can have one; the empty prefix matches everything) is kept as it is. The
+/// location name is filled in by the router.
+fn normal_pattern<'a>(rule: &PathRule, pattern: &'a str) -> Result<Cow<'a, str>, Error> {
+    if !pattern.starts_with('/') {
+        return Ok(Cow::Borrowed(pattern));
+    }
+    crate::normalize_path(pattern.as_bytes()).map_err(|reason| Error::PathPattern {
+        route: String::new(),
+        rule: rule.to_string(),
+        reason,
+    })
+}
+
+/// A path rule ready to test against a normalised path.
 #[derive(Debug, Clone)]
 pub(crate) enum PathMatcher {
     Any,
@@ -291,8 +306,8 @@ impl PathMatcher {
     pub(crate) fn compile(rule: &PathRule) -> Result<PathMatcher, Error> {
         Ok(match rule {
             PathRule::Any => PathMatcher::Any,
-            PathRule::Exact(p) => PathMatcher::Exact(p.as_str().into()),
-            PathRule::Prefix(p) => PathMatcher::Prefix(p.as_str().into()),
+            PathRule::Exact(p) => PathMatcher::Exact(normal_pattern(rule, p)?.into()),
+            PathRule::Prefix(p) => PathMatcher::Prefix(normal_pattern(rule, p)?.into()),
             PathRule::Regex(r) => {
                 let regex = compile_path_regex(r)?;
                 PathMatcher::Regex { regex, prefix: anchored_literal_prefix(r).into() }
