@@ -9,6 +9,7 @@ mod hardening;
 mod headers;
 mod logs;
 mod plugins;
+mod plugins_auth;
 mod reload;
 mod routing;
 mod soak;

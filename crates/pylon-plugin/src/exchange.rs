@@ -24,14 +24,14 @@ pub struct Request<'a> {
     pub host: &'a str,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
     /// The first value of header `name` as text, if present and valid.
-    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
+    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&'a str> {
         self.header.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The value of cookie `name` (RFC 6265 `Cookie` header; every `Cookie` line is read).
-    pub fn cookie(&self, name: &str) -> Option<&str> {
+    pub fn cookie(&self, name: &str) -> Option<&'a str> {
         self.header.headers.get_all(http::header::COOKIE).iter().find_map(|v| {
             v.to_str().ok()?.split(';').find_map(|pair| {
                 let (k, v) = pair.trim().split_once('=')?;
@@ -41,7 +41,7 @@ impl Request<'_> {
     }
 
     /// The first value of query parameter `name` (not percent-decoded).
-    pub fn query_param(&self, name: &str) -> Option<&str> {
+    pub fn query_param(&self, name: &str) -> Option<&'a str> {
         self.query?.split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             (k == name).then_some(v)
@@ -50,7 +50,7 @@ impl Request<'_> {
 
     /// The request target: the normal path routing saw and the query as received (nginx's
     /// `$request_uri`, except that the path is never the raw one).
-    pub fn request_uri(&self) -> &str {
+    pub fn request_uri(&self) -> &'a str {
         self.header.uri.path_and_query().map_or("/", |p| p.as_str())
     }
 }
@@ -116,6 +116,10 @@ pub struct State {
     pub(crate) upstream_remove: Vec<HeaderName>,
     /// Query parameters to remove from the upstream request (hidden credentials).
     pub(crate) upstream_remove_query: Vec<String>,
+    /// Cookies to remove from the upstream request (hidden credentials).
+    pub(crate) upstream_remove_cookie: Vec<String>,
+    /// In-flight counts held until the request ends (`limit`'s `concurrent`).
+    pub(crate) inflight: Vec<pingora_limits::inflight::Guard>,
     /// Headers to add to the response.
     pub(crate) response_add: Vec<(HeaderName, HeaderValue)>,
     /// Header names a response must vary on (`Vary`), added once each, as written.

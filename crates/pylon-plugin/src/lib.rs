@@ -51,6 +51,10 @@ mod spec;
 
 pub use exchange::{Reply, ReplyBody, Request, State, Verdict};
 pub use kinds::request_id::{DEFAULT_REQUEST_ID_HEADER, new_request_id};
-pub use kinds::{KINDS, cors::DEFAULT_CORS_METHODS, redirect::DEFAULT_REDIRECT_STATUS};
+pub use kinds::{
+    KINDS, basic_auth::DEFAULT_BASIC_AUTH_REALM, cors::DEFAULT_CORS_METHODS,
+    jwt::DEFAULT_JWT_LEEWAY, key_auth::DEFAULT_KEY_AUTH_HEADER, limit::DEFAULT_LIMIT_BURST,
+    redirect::DEFAULT_REDIRECT_STATUS,
+};
 pub use plugin::{Chain, Env, Instance, check};
 pub use spec::{Problem, Spec, Value};

@@ -74,6 +74,13 @@ impl Instance {
     pub fn kind(&self) -> &'static str {
         self.kind.name()
     }
+
+    /// Whether this instance keeps state across requests that a reload should carry over
+    /// (a `limit`'s counters): pylon-proxy then reuses the instance when the plugin's spec
+    /// is unchanged, instead of building a fresh one.
+    pub fn keeps_state(&self) -> bool {
+        matches!(self.kind, Kind::Limit(_))
+    }
 }
 
 /// The plugins one location runs, in order: its server's, then its own. Compiled once per
@@ -128,6 +135,9 @@ impl Chain {
         }
         if !state.upstream_remove_query.is_empty() {
             remove_query_params(upstream, &state.upstream_remove_query);
+        }
+        if !state.upstream_remove_cookie.is_empty() {
+            remove_cookies(upstream, &state.upstream_remove_cookie);
         }
         for (name, value) in &state.upstream_set {
             let _ = upstream.insert_header(name.clone(), value.clone());
@@ -189,6 +199,31 @@ fn remove_query_params(upstream: &mut RequestHeader, names: &[String]) {
     }
 }
 
+/// Drops cookies named in `names` from every `Cookie` line of the request.
+fn remove_cookies(upstream: &mut RequestHeader, names: &[String]) {
+    let lines: Vec<String> = upstream
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .map(str::trim)
+                .filter(|pair| {
+                    let key = pair.split_once('=').map_or(*pair, |(k, _)| k).trim();
+                    !pair.is_empty() && !names.iter().any(|n| n == key)
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    upstream.remove_header(&http::header::COOKIE);
+    for l in lines {
+        let _ = upstream.append_header(http::header::COOKIE, l);
+    }
+}
+
 /// Parses the options of `spec` without loading anything (no files, no DNS): every problem
 /// at once. What `pylon check` reports next to the other config errors.
 pub fn check(spec: &Spec) -> Vec<Problem> {
@@ -208,6 +243,16 @@ mod tests {
         add_vary(&mut r, "Accept-Encoding");
         let all: Vec<_> = r.headers.get_all("vary").iter().map(|v| v.to_str().unwrap()).collect();
         assert_eq!(all, ["accept-encoding", "Origin"]);
+    }
+
+    #[test]
+    fn hidden_cookies_are_removed() {
+        let mut r = RequestHeader::build("GET", b"/", None).unwrap();
+        r.append_header("Cookie", "a=1; jwt=secret; b=2").unwrap();
+        r.append_header("Cookie", "jwt=again").unwrap();
+        remove_cookies(&mut r, &["jwt".to_owned()]);
+        let all: Vec<_> = r.headers.get_all("cookie").iter().map(|v| v.to_str().unwrap()).collect();
+        assert_eq!(all, ["a=1; b=2"]);
     }
 
     #[test]

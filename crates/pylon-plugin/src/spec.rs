@@ -104,6 +104,11 @@ impl<'a> Options<'a> {
         Options { spec, problems }
     }
 
+    /// The plugin's instance name (for logs).
+    pub(crate) fn name(&self) -> &'a str {
+        &self.spec.name
+    }
+
     pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
         self.spec.options.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }

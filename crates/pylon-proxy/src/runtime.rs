@@ -33,6 +33,9 @@ pub(crate) struct Runtime {
     pub(crate) config: Arc<Config>,
     pub(crate) servers: HashMap<String, Arc<ServerRt>>,
     pub(crate) pools: HashMap<String, Arc<Pool>>,
+    /// Compiled `[plugins.NAME]` with the spec they were built from: a reload reuses an
+    /// instance with state (rate counters) when its spec is unchanged.
+    plugins: HashMap<String, (pylon_plugin::Spec, Arc<Instance>)>,
 }
 
 /// A compiled `[servers.NAME]`.
@@ -108,7 +111,12 @@ struct LocationOwn {
 impl Runtime {
     /// A runtime with no servers, in place until the supervisor builds the first real one.
     pub(crate) fn empty(config: &Config) -> Runtime {
-        Runtime { config: Arc::new(config.clone()), servers: HashMap::new(), pools: HashMap::new() }
+        Runtime {
+            config: Arc::new(config.clone()),
+            servers: HashMap::new(),
+            pools: HashMap::new(),
+            plugins: HashMap::new(),
+        }
     }
 
     /// Compile `config`. `previous` lends pools whose spec is unchanged (health state
@@ -147,9 +155,18 @@ impl Runtime {
         };
         let mut plugins = HashMap::new();
         for p in &config.plugins {
-            match Instance::build(&plugin_spec(p), &env) {
+            let spec = plugin_spec(p);
+            let reused = previous
+                .and_then(|prev| prev.plugins.get(&p.name))
+                .filter(|(s, i)| *s == spec && i.keeps_state())
+                .map(|(_, i)| i.clone());
+            if let Some(i) = reused {
+                plugins.insert(p.name.clone(), (spec, i));
+                continue;
+            }
+            match Instance::build(&spec, &env) {
                 Ok(i) => {
-                    plugins.insert(p.name.clone(), Arc::new(i));
+                    plugins.insert(p.name.clone(), (spec, Arc::new(i)));
                 }
                 Err(problems) => errors.extend(problems.into_iter().map(|pr| {
                     let key = if pr.key.is_empty() {
@@ -199,7 +216,7 @@ impl Runtime {
         }
 
         if errors.is_empty() {
-            Ok(Runtime { config: Arc::new(config), servers, pools })
+            Ok(Runtime { config: Arc::new(config), servers, pools, plugins })
         } else {
             errors.dedup();
             Err(errors)
@@ -333,7 +350,7 @@ fn compile_return(r: &Return) -> Result<ReturnRt, String> {
 /// What a server's locations are assembled from.
 struct Parts<'a> {
     locations: &'a HashMap<&'a str, LocationOwn>,
-    plugins: &'a HashMap<String, Arc<Instance>>,
+    plugins: &'a HashMap<String, (pylon_plugin::Spec, Arc<Instance>)>,
     stats: &'a Stats,
 }
 
@@ -373,7 +390,7 @@ fn location_for(
     let mut chain = Vec::new();
     for name in server.plugins.iter().chain(&loc.plugins) {
         match parts.plugins.get(name) {
-            Some(p) => chain.push(p.clone()),
+            Some((_, p)) => chain.push(p.clone()),
             // Unknown names are reported by pylon-config; a plugin that failed to build
             // is reported with the plugin.
             None if config.plugin(name).is_none() => {

@@ -9,13 +9,18 @@ use crate::{
     spec::{Options, Problem, Spec, suggest},
 };
 
+pub(crate) mod basic_auth;
 pub(crate) mod cors;
 pub(crate) mod ip_restriction;
+pub(crate) mod jwt;
+pub(crate) mod key_auth;
+pub(crate) mod limit;
 pub(crate) mod redirect;
 pub(crate) mod request_id;
 
 /// Every kind name `kind = "..."` accepts.
-pub const KINDS: &[&str] = &["ip_restriction", "request_id", "redirect", "cors"];
+pub const KINDS: &[&str] =
+    &["request_id", "ip_restriction", "limit", "basic_auth", "key_auth", "jwt", "cors", "redirect"];
 
 /// A compiled plugin of some kind.
 #[derive(Debug)]
@@ -24,6 +29,10 @@ pub(crate) enum Kind {
     RequestId(request_id::RequestId),
     Redirect(redirect::Redirect),
     Cors(cors::Cors),
+    Limit(limit::Limit),
+    BasicAuth(basic_auth::BasicAuth),
+    KeyAuth(key_auth::KeyAuth),
+    Jwt(jwt::Jwt),
 }
 
 macro_rules! each {
@@ -33,6 +42,10 @@ macro_rules! each {
             Kind::RequestId($k) => $e,
             Kind::Redirect($k) => $e,
             Kind::Cors($k) => $e,
+            Kind::Limit($k) => $e,
+            Kind::BasicAuth($k) => $e,
+            Kind::KeyAuth($k) => $e,
+            Kind::Jwt($k) => $e,
         }
     };
 }
@@ -44,6 +57,10 @@ impl Kind {
             Kind::RequestId(_) => "request_id",
             Kind::Redirect(_) => "redirect",
             Kind::Cors(_) => "cors",
+            Kind::Limit(_) => "limit",
+            Kind::BasicAuth(_) => "basic_auth",
+            Kind::KeyAuth(_) => "key_auth",
+            Kind::Jwt(_) => "jwt",
         }
     }
 }
@@ -78,12 +95,19 @@ impl Plugin for Kind {
 
 /// Parses (with `env`: also loads) the options of `spec` into a kind.
 fn parse(spec: &Spec, env: Option<&Env>) -> Result<Kind, Vec<Problem>> {
-    let _ = env;
     match spec.kind.as_str() {
         "ip_restriction" => parse_kind!(spec, ip_restriction, IpRestriction, IpRestriction),
         "request_id" => parse_kind!(spec, request_id, RequestId, RequestId),
         "redirect" => parse_kind!(spec, redirect, Redirect, Redirect),
         "cors" => parse_kind!(spec, cors, Cors, Cors),
+        "limit" => parse_kind!(spec, limit, Limit, Limit),
+        "basic_auth" => parse_kind!(spec, basic_auth, BasicAuth, BasicAuth),
+        "key_auth" => parse_kind!(spec, key_auth, KeyAuth, KeyAuth),
+        "jwt" => {
+            let mut o = Options::new(spec, jwt::OPTIONS);
+            let k = jwt::Jwt::parse(&mut o, env);
+            o.finish(Kind::Jwt(k))
+        }
         other => {
             let hint = match suggest(other, KINDS) {
                 Some(s) => format!("did you mean \"{s}\"?"),
@@ -124,6 +148,6 @@ mod tests {
         assert_eq!(p[0].key, "kind");
         assert!(p[0].message.contains("did you mean \"ip_restriction\"?"), "{p:?}");
         let p = check(&spec("frobnicate", vec![("a", Value::Bool(true))]));
-        assert!(p[0].message.contains("expected one of: ip_restriction"), "{p:?}");
+        assert!(p[0].message.contains("expected one of: request_id, ip_restriction"), "{p:?}");
     }
 }

@@ -1,0 +1,339 @@
+//! Plugins that admit or refuse (issue 12): limit, basic_auth, key_auth, jwt — through the
+//! real binary with h1, h2c and WebSocket clients.
+
+use std::time::Duration;
+
+use crate::util::*;
+
+fn h2c() -> reqwest::Client {
+    client_builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("h2c client")
+}
+
+/// A server with location `/` (upstream `up`) and `/ws` (WebSocket echo), both listing
+/// `chain`, plus the `plugins` tables.
+fn config(dir: &Dir, up: &Upstream, ws: &WsEcho, port: u16, plugins: &str, chain: &str) -> String {
+    format!(
+        "{basic}
+[upstreams.up]
+addrs = [{up}]
+[upstreams.ws]
+addrs = [{ws}]
+{plugins}
+[locations.main]
+upstream = \"up\"
+path = \"/\"
+plugins = [{chain}]
+[locations.ws]
+upstream = \"ws\"
+path = \"/ws\"
+plugins = [{chain}]
+[servers.main]
+addr = \"127.0.0.1:{port}\"
+locations = [\"main\", \"ws\"]
+",
+        basic = dir.basic(""),
+        up = q(&up.addr.to_string()),
+        ws = q(&ws.addr.to_string()),
+    )
+}
+
+async fn ws_status(url: &str, headers: &[(&str, &str)]) -> Result<(), u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut req = url.into_client_request().expect("ws request");
+    for (n, v) in headers {
+        req.headers_mut().insert(
+            reqwest::header::HeaderName::from_bytes(n.as_bytes()).expect("header name"),
+            v.parse().expect("header value"),
+        );
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok(_) => Ok(()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+        Err(e) => panic!("websocket: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_admits_a_burst_at_the_boundary_then_429_with_retry_after() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let ws = WsEcho::start().await;
+        // 5 per minute plus a burst of 3: a quiet key may send 8 at once, the 9th waits for
+        // the window to end.
+        let plugins =
+            "[plugins.rl]\nkind = \"limit\"\nkey = \"header:X-User\"\nrate = \"5r/m\"\nburst = 3\n";
+        let p = Pylon::start(&dir, |port| config(&dir, &up, &ws, port, plugins, "\"rl\"")).await;
+        let (h1, h2) = (client(), h2c());
+        for i in 0..8 {
+            let c = if i % 2 == 0 { &h1 } else { &h2 };
+            let got = send(c.get(p.url("/x")).header("x-user", "alice")).await;
+            assert_eq!(got.status, 200, "request {i} of the burst: {}", got.body);
+        }
+        for c in [&h1, &h2] {
+            let got = send(c.get(p.url("/x")).header("x-user", "alice")).await;
+            assert_eq!(got.status, 429, "{}", got.body);
+            let retry: u64 =
+                got.header("retry-after").expect("Retry-After").parse().expect("seconds");
+            assert!((1..=60).contains(&retry), "Retry-After {retry}");
+            assert!(got.body.contains("429 Too Many Requests"), "error page: {}", got.body);
+        }
+        let url = format!("ws://127.0.0.1:{}/ws", p.ports[0]);
+        assert_eq!(ws_status(&url, &[("x-user", "alice")]).await, Err(429), "upgrades count too");
+        // Another key has its own allowance; a request without the key is not limited.
+        assert_eq!(send(h1.get(p.url("/x")).header("x-user", "bob")).await.status, 200);
+        assert_eq!(get(&h1, &p.url("/x"), None).await.status, 200);
+        assert_eq!(up.hits(), 10, "refused requests never reached the upstream");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_counts_across_servers_and_threads_and_caps_concurrency() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let slow = Upstream::start("slow").await;
+        slow.set_delay(Duration::from_millis(800));
+        let p = Pylon::start_n(&dir, 2, |ports| {
+            format!(
+                r#"{basic}
+[upstreams.up]
+addrs = [{up}]
+[upstreams.slow]
+addrs = [{slow}]
+[plugins.rl]
+kind = "limit"
+rate = "4r/m"
+[plugins.one_at_a_time]
+kind = "limit"
+concurrent = 1
+[locations.main]
+upstream = "up"
+path = "/"
+plugins = ["rl"]
+[locations.slow]
+upstream = "slow"
+path = "/slow"
+plugins = ["one_at_a_time"]
+[servers.a]
+addr = "127.0.0.1:{a}"
+locations = ["main", "slow"]
+[servers.b]
+addr = "127.0.0.1:{b}"
+locations = ["main"]
+"#,
+                basic = dir.basic(""),
+                up = q(&up.addr.to_string()),
+                slow = q(&slow.addr.to_string()),
+                a = ports[0],
+                b = ports[1],
+            )
+        })
+        .await;
+        // Each server runs its own worker threads; the plugin's counters are shared.
+        let c = fresh_client();
+        let b = format!("http://127.0.0.1:{}/x", p.ports[1]);
+        let statuses = [
+            get(&c, &p.url("/x"), None).await.status,
+            get(&c, &b, None).await.status,
+            get(&c, &p.url("/x"), None).await.status,
+            get(&c, &b, None).await.status,
+            get(&c, &p.url("/x"), None).await.status,
+            get(&c, &b, None).await.status,
+        ];
+        assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+        // One request in flight per client address: the second waits for none, it is refused.
+        let first = tokio::spawn({
+            let url = p.url("/slow/1");
+            async move { get(&fresh_client(), &url, None).await.status }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let second = get(&c, &p.url("/slow/2"), None).await;
+        assert_eq!(second.status, 429, "{}", second.body);
+        assert_eq!(second.header("retry-after").as_deref(), Some("1"));
+        assert_eq!(first.await.expect("first request"), 200);
+        assert_eq!(get(&c, &p.url("/slow/3"), None).await.status, 200, "released when it ended");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_checks_argon2_hashes_hides_credentials_and_logs_without_secrets() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let ws = WsEcho::start().await;
+        let hash = pylon_proxy::hash_password("s3cret-pw").expect("hash");
+        let plugins = format!(
+            "[plugins.staff]\nkind = \"basic_auth\"\nusers = [{}]\nrealm = \"staff\"\nhide_credentials = true\n",
+            q(&format!("alice:{hash}"))
+        );
+        let p = Pylon::start(&dir, |port| config(&dir, &up, &ws, port, &plugins, "\"staff\"")).await;
+        for c in [client(), h2c()] {
+            let got = get(&c, &p.url("/x"), None).await;
+            assert_eq!(got.status, 401, "{}", got.body);
+            assert_eq!(
+                got.header("www-authenticate").as_deref(),
+                Some("Basic realm=\"staff\", charset=\"UTF-8\"")
+            );
+            let got = send(c.get(p.url("/x")).basic_auth("alice", Some("wrong-guess"))).await;
+            assert_eq!(got.status, 401);
+            let got = send(c.get(p.url("/x")).basic_auth("mallory", Some("s3cret-pw"))).await;
+            assert_eq!(got.status, 401);
+            for _ in 0..2 {
+                let got = send(c.get(p.url("/x")).basic_auth("alice", Some("s3cret-pw"))).await;
+                assert_eq!(got.status, 200, "{}", got.body);
+                assert!(received(&got.json(), "authorization").is_empty(), "credentials hidden");
+            }
+        }
+        let url = format!("ws://127.0.0.1:{}/ws", p.ports[0]);
+        assert_eq!(ws_status(&url, &[]).await, Err(401));
+        let log = p.wait_stderr("basic_auth: authentication failed").await;
+        assert!(log.contains("alice") && log.contains("wrong password"), "{log}");
+        assert!(log.contains("mallory") && log.contains("unknown user"), "{log}");
+        assert!(!log.contains("wrong-guess") && !log.contains("s3cret-pw"), "a secret was logged");
+    })
+    .await;
+}
+
+fn sha256_hex(s: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, s.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_auth_accepts_hashed_keys_from_header_or_query_and_hides_them() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let ws = WsEcho::start().await;
+        let plugins = format!(
+            "[plugins.keys]\nkind = \"key_auth\"\nheader = \"X-API-Key\"\nquery = \"api_key\"\n\
+             keys = [\"sha256:{}\"]\nhide_credentials = true\n",
+            sha256_hex("k-123456")
+        );
+        let p = Pylon::start(&dir, |port| config(&dir, &up, &ws, port, &plugins, "\"keys\"")).await;
+        for c in [client(), h2c()] {
+            assert_eq!(get(&c, &p.url("/x"), None).await.status, 401);
+            let got = send(c.get(p.url("/x")).header("x-api-key", "k-wrong")).await;
+            assert_eq!(got.status, 401);
+            assert!(got.body.contains("not valid"), "{}", got.body);
+            let got = send(c.get(p.url("/x?a=1")).header("x-api-key", "k-123456")).await;
+            assert_eq!(got.status, 200);
+            assert!(received(&got.json(), "x-api-key").is_empty(), "header hidden");
+            let got = get(&c, &p.url("/x?a=1&api_key=k-123456&b=2"), None).await;
+            assert_eq!(got.status, 200);
+            assert_eq!(got.json()["uri"], "/x?a=1&b=2", "query parameter hidden");
+        }
+        let url = format!("ws://127.0.0.1:{}/ws", p.ports[0]);
+        assert_eq!(ws_status(&url, &[]).await, Err(401));
+        assert_eq!(ws_status(&format!("{url}?api_key=k-123456"), &[]).await, Ok(()));
+        let log = p.wait_stderr("key_auth: unknown API key").await;
+        assert!(!log.contains("k-wrong"), "a key was logged");
+    })
+    .await;
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
+}
+
+fn hs256(secret: &str, claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("token")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_refuses_a_token_expired_by_one_second_and_reads_header_cookie_and_query() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let ws = WsEcho::start().await;
+        let plugins = r#"
+[plugins.jwt]
+kind = "jwt"
+algorithm = "HS256"
+secret = "jwt-test-secret"
+issuer = "https://id.test"
+audience = ["api"]
+header = "Authorization"
+cookie = "session"
+query = "access_token"
+hide_credentials = true
+"#;
+        let p = Pylon::start(&dir, |port| config(&dir, &up, &ws, port, plugins, "\"jwt\"")).await;
+        let claims = |exp: u64| serde_json::json!({"sub": "u1", "iss": "https://id.test", "aud": "api", "exp": exp});
+        let good = hs256("jwt-test-secret", claims(now() + 300));
+        let expired = hs256("jwt-test-secret", claims(now() - 1));
+        for c in [client(), h2c()] {
+            let got = get(&c, &p.url("/x"), None).await;
+            assert_eq!(got.status, 401);
+            assert_eq!(got.header("www-authenticate").as_deref(), Some("Bearer"));
+            let got = send(c.get(p.url("/x")).bearer_auth(&expired)).await;
+            assert_eq!(got.status, 401, "expired by one second, no leeway");
+            let challenge = got.header("www-authenticate").unwrap_or_default();
+            assert!(challenge.contains("error=\"invalid_token\"") && challenge.contains("expired"), "{challenge}");
+            let got = send(c.get(p.url("/x")).bearer_auth(&good)).await;
+            assert_eq!(got.status, 200, "{}", got.body);
+            assert!(received(&got.json(), "authorization").is_empty(), "token hidden");
+            let got = send(c.get(p.url("/x")).header("cookie", format!("theme=dark; session={good}"))).await;
+            assert_eq!(got.status, 200);
+            assert_eq!(received(&got.json(), "cookie"), ["theme=dark"]);
+            let wrong_aud = hs256("jwt-test-secret", serde_json::json!({"iss": "https://id.test", "aud": "web", "exp": now() + 60}));
+            assert_eq!(send(c.get(p.url("/x")).bearer_auth(&wrong_aud)).await.status, 401);
+            let forged = hs256("another-secret", claims(now() + 300));
+            assert_eq!(send(c.get(p.url("/x")).bearer_auth(&forged)).await.status, 401);
+        }
+        let url = format!("ws://127.0.0.1:{}/ws", p.ports[0]);
+        assert_eq!(ws_status(&url, &[]).await, Err(401));
+        assert_eq!(ws_status(&format!("{url}?access_token={good}"), &[]).await, Ok(()));
+        let log = p.wait_stderr("jwt: token refused").await;
+        assert!(log.contains("the token has expired"), "{log}");
+        assert!(!log.contains(&expired) && !log.contains(&good), "a token was logged");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_verifies_es256_with_a_pem_public_key() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let ws = WsEcho::start().await;
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        dir.write("jwt-public.pem", &key.public_key_pem());
+        let plugins = "[plugins.jwt]\nkind = \"jwt\"\nalgorithm = \"ES256\"\npublic_key = \"jwt-public.pem\"\nleeway = \"5s\"\n";
+        let p = Pylon::start(&dir, |port| config(&dir, &up, &ws, port, plugins, "\"jwt\"")).await;
+        let encoding = jsonwebtoken::EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).expect("ec key");
+        let sign = |exp: u64| {
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+                &serde_json::json!({"sub": "u", "exp": exp}),
+                &encoding,
+            )
+            .expect("token")
+        };
+        let c = client();
+        assert_eq!(send(c.get(p.url("/x")).bearer_auth(sign(now() + 60))).await.status, 200);
+        // Inside the 5 s leeway: still admitted; beyond it: refused.
+        assert_eq!(send(c.get(p.url("/x")).bearer_auth(sign(now() - 2))).await.status, 200);
+        assert_eq!(send(c.get(p.url("/x")).bearer_auth(sign(now() - 30))).await.status, 401);
+        // An HS256 token is refused by an ES256 plugin (no algorithm confusion).
+        let hs = hs256("x", serde_json::json!({"exp": now() + 60}));
+        assert_eq!(send(c.get(p.url("/x")).bearer_auth(hs)).await.status, 401);
+    })
+    .await;
+}
