@@ -9,6 +9,9 @@
 //! - `bench-proxy [LOAD FLAGS]`: the load bench alone, by default only h1 1 KiB, no variants
 //!   (the quick before/after check of a change on the request path).
 //! - `validate-conf`: validate every `conf/*.toml` with `pylon check`.
+//! - `fuzz [--time SECONDS] [--build-only] [TARGET...]`: the cargo-fuzz targets of `fuzz/`
+//!   (config, accesslog, route, vars), each for SECONDS (default 60), on stable
+//!   (`RUSTC_BOOTSTRAP=1`); see `xtask/src/fuzz.rs`.
 //! - `origin --addr ADDR`: the load bench's origin server (started by the bench itself).
 //!
 //! Load flags: `--cases h1-1k,h2c-1k-m10,...`, `--variants plain,log,metrics`, `--runs N`,
@@ -16,6 +19,7 @@
 
 mod check_deps;
 mod criterion_summary;
+mod fuzz;
 mod load;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -28,9 +32,10 @@ fn main() -> ExitCode {
         Some("validate-conf") => validate_conf(&root()),
         Some("bench-proxy") => bench_proxy(&root(), &args[1..]),
         Some("origin") => load::origin::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&root(), &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <check-deps|bench|bench-proxy|validate-conf> [args] \
+                "usage: cargo xtask <check-deps|bench|bench-proxy|validate-conf|fuzz> [args] \
                  (see xtask/src/main.rs)"
             );
             return ExitCode::from(2);

@@ -5,122 +5,26 @@ use std::{fmt::Write as _, net::SocketAddr};
 
 use http::{HeaderName, HeaderValue};
 use pingora::http::{RequestHeader, ResponseHeader};
+use pylon_vars::Var;
 
-/// A variable usable in a header value (SPEC §3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Var {
-    Host,
-    Scheme,
-    RemoteAddr,
-    RemotePort,
-    ServerAddr,
-    ServerPort,
-    RequestId,
-    UpstreamAddr,
-    ProxyAddXForwardedFor,
-    /// The request target: the normal path (what routing saw) and the query as received.
-    RequestUri,
-    /// The normalised path, without the query.
-    Uri,
-    /// The query string, without `?`.
-    Args,
-    RequestMethod,
-    /// `$http_user_agent` = the request's `User-Agent` header.
-    Http(HeaderName),
-}
-
-impl Var {
-    fn parse(name: &str) -> Option<Var> {
-        Some(match name {
-            "host" => Var::Host,
-            "scheme" => Var::Scheme,
-            "remote_addr" => Var::RemoteAddr,
-            "remote_port" => Var::RemotePort,
-            "server_addr" => Var::ServerAddr,
-            "server_port" => Var::ServerPort,
-            "request_id" => Var::RequestId,
-            "upstream_addr" => Var::UpstreamAddr,
-            "proxy_add_x_forwarded_for" => Var::ProxyAddXForwardedFor,
-            "request_uri" => Var::RequestUri,
-            "uri" => Var::Uri,
-            "args" => Var::Args,
-            "request_method" => Var::RequestMethod,
-            _ => {
-                let header = name.strip_prefix("http_")?;
-                if header.is_empty() {
-                    return None;
-                }
-                Var::Http(HeaderName::from_bytes(header.replace('_', "-").as_bytes()).ok()?)
-            }
-        })
-    }
-}
-
-#[derive(Debug, Clone)]
-enum Segment {
-    Literal(String),
-    Var(Var),
-}
-
-/// A text with `$variables` (a `return` body or URL), split once into literal and variable
-/// segments.
+/// A text with `$variables` (a header value, a `return` body or URL): pylon-vars parses
+/// it once, [`Vars`] gives each variable its value per request.
 #[derive(Debug, Clone)]
 pub(crate) struct Template {
-    segments: Vec<Segment>,
+    template: pylon_vars::Template,
     needs_request_id: bool,
 }
 
 impl Template {
     pub(crate) fn parse(text: &str) -> Result<Template, String> {
-        let mut segments = Vec::new();
-        let mut literal = String::new();
-        let mut rest = text;
-        while let Some(pos) = rest.find('$') {
-            literal.push_str(&rest[..pos]);
-            let after = &rest[pos + 1..];
-            // `$name` or `${name}` (the braces let a variable touch following text).
-            let (name, consumed) = match after.strip_prefix('{') {
-                Some(inner) => match inner.find('}') {
-                    Some(end) => (&inner[..end], end + 2),
-                    None => return Err(format!("unclosed `${{` in {text:?}")),
-                },
-                None => {
-                    let len = after
-                        .bytes()
-                        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                        .count();
-                    (&after[..len], len)
-                }
-            };
-            let var = Var::parse(name).ok_or_else(|| {
-                format!(
-                    "unknown variable `${name}` (known: $host $scheme $remote_addr $remote_port \
-                     $server_addr $server_port $request_id $upstream_addr \
-                     $proxy_add_x_forwarded_for $request_uri $uri $args $request_method \
-                     $http_NAME)"
-                )
-            })?;
-            if !literal.is_empty() {
-                segments.push(Segment::Literal(std::mem::take(&mut literal)));
-            }
-            segments.push(Segment::Var(var));
-            rest = &after[consumed..];
-        }
-        literal.push_str(rest);
-        if !literal.is_empty() {
-            segments.push(Segment::Literal(literal));
-        }
-        let needs_request_id = segments.iter().any(|s| matches!(s, Segment::Var(Var::RequestId)));
-        Ok(Template { segments, needs_request_id })
+        let template = pylon_vars::Template::parse(text).map_err(|e| e.to_string())?;
+        let needs_request_id = template.uses(&Var::RequestId);
+        Ok(Template { template, needs_request_id })
     }
 
     /// The text when it has no variables.
     pub(crate) fn fixed(&self) -> Option<&str> {
-        match self.segments.as_slice() {
-            [] => Some(""),
-            [Segment::Literal(s)] => Some(s),
-            _ => None,
-        }
+        self.template.fixed()
     }
 
     pub(crate) fn needs_request_id(&self) -> bool {
@@ -129,12 +33,7 @@ impl Template {
 
     pub(crate) fn render(&self, vars: &Vars<'_>) -> String {
         let mut out = String::with_capacity(64);
-        for seg in &self.segments {
-            match seg {
-                Segment::Literal(s) => out.push_str(s),
-                Segment::Var(v) => vars.write(v, &mut out),
-            }
-        }
+        self.template.render(&mut out, |var, out| vars.write(var, out));
         out
     }
 }
@@ -221,7 +120,8 @@ impl Vars<'_> {
             Var::Args => out.push_str(self.request.uri.query().unwrap_or("")),
             Var::RequestMethod => out.push_str(self.request.method.as_str()),
             Var::Http(name) => {
-                if let Some(v) = self.request.headers.get(name).and_then(|v| v.to_str().ok()) {
+                let value = self.request.headers.get(name.as_str());
+                if let Some(v) = value.and_then(|v| v.to_str().ok()) {
                     out.push_str(v);
                 }
             }
