@@ -356,6 +356,10 @@ fn server_conf(config: &Config, options: &RunOptions) -> ServerConf {
         // thread that accepted it (h1 1 KiB, 1 thread, 3 interleaved rounds: 25.1 vs 27.7
         // CPU µs per request with work stealing; within noise, but never worse).
         work_stealing: false,
+        // Timeouts of a second or more (keep-alive, upstream read/write, health checks) on
+        // tokio's timer wheel instead of pingora's own timer thread: cheaper to arm and
+        // cancel per request, and still enforced (BENCHMARKS.md).
+        fast_timeout_to_tokio_threshold_seconds: Some(0),
         ..ServerConf::default()
     }
 }
