@@ -9,10 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use pylon_config::{Config, Loaded};
 
-/// mimalloc instead of glibc's malloc: pingora allocates per request (headers, peers,
-/// buffers) and glibc's allocator was the largest single cost in a CPU profile.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod allocator;
 
 /// The config served when none is given.
 const DEFAULT_CONFIG: &str = include_str!("default.toml");
@@ -86,7 +83,10 @@ struct ExplainArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
-        Command::Run(args) => run(args),
+        Command::Run(args) => {
+            allocator::tune_for_serving();
+            run(args)
+        }
         Command::Check(args) => check(&args.config),
         Command::Explain(args) => explain(args),
         Command::Reload(args) => reload(args.config.as_deref()),

@@ -274,3 +274,49 @@ async fn explain_picks_a_healthy_peer_and_shows_health() {
     })
     .await;
 }
+
+/// `pylon run` serves with mimalloc's memory options set (bin/pylon allocator.rs: it
+/// re-executes itself with them, same pid), and an operator's own value is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serving_process_runs_with_tuned_allocator_options() {
+    bounded(async {
+        let dir = Dir::new();
+        let port = free_port();
+        let config = dir.write(
+            "pylon.toml",
+            &format!(
+                "{}[locations.ok]\nreturn = \"200 ok\"\n[servers.web]\naddr = \"127.0.0.1:{port}\"\n\
+                 locations = [\"ok\"]\n",
+                dir.basic("")
+            ),
+        );
+        let mut child = std::process::Command::new(pylon_bin())
+            .args(["run", "-c"])
+            .arg(&config)
+            .env_remove("PYLON_CONFIG")
+            .env_remove("PYLON_LOG")
+            .env_remove("MIMALLOC_ARENA_EAGER_COMMIT")
+            .env("MIMALLOC_PURGE_DELAY", "250")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(dir.join("out")).expect("file"))
+            .stderr(std::fs::File::create(dir.join("err")).expect("file"))
+            .spawn()
+            .expect("spawn pylon");
+        let guard = KillOnDrop(&mut child);
+        let c = client();
+        let got = eventually(Duration::from_secs(15), "pylon serves", || {
+            let c = c.clone();
+            async move {
+                let r = c.get(format!("http://127.0.0.1:{port}/")).send().await.ok()?;
+                Some(r.status().as_u16())
+            }
+        })
+        .await;
+        assert_eq!(got, 200);
+        let environ = std::fs::read(format!("/proc/{}/environ", guard.0.id())).expect("environ");
+        let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+        assert!(vars.contains(&&b"MIMALLOC_ARENA_EAGER_COMMIT=0"[..]), "eager commit not set");
+        assert!(vars.contains(&&b"MIMALLOC_PURGE_DELAY=250"[..]), "the operator's value was replaced");
+    })
+    .await;
+}

@@ -33,7 +33,8 @@ const WINDOW: usize = 2_000;
 fn origin() -> SocketAddr {
     static RESPONSE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     let response = RESPONSE.get_or_init(|| {
-        let mut r = b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\nContent-Type: text/plain\r\n\r\n".to_vec();
+        let mut r =
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\nContent-Type: text/plain\r\n\r\n".to_vec();
         r.extend(std::iter::repeat_n(b'a', 1024));
         r
     });
@@ -134,8 +135,8 @@ fn allocations_per_proxied_h1_request_stay_within_budget() {
     )
     .expect("write config");
     let loaded = pylon_config::load(&conf).expect("config");
-    let pylon = pylon_proxy::Pylon::new(loaded.config, pylon_proxy::RunOptions::default())
-        .expect("pylon");
+    let pylon =
+        pylon_proxy::Pylon::new(loaded.config, pylon_proxy::RunOptions::default()).expect("pylon");
     let server = pylon.into_server().expect("server");
     std::thread::spawn(move || server.run(RunArgs { shutdown_signal: Box::new(Never) }));
 
