@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use pylon_config::{Config, Loaded};
 
 mod allocator;
+mod admin;
+mod plan;
 
 /// The config served when none is given.
 const DEFAULT_CONFIG: &str = include_str!("default.toml");
@@ -29,6 +31,9 @@ enum Command {
     Check(ConfigArg),
     /// Show how a URL would be routed: server, candidate locations, rewrite, upstream, peer.
     Explain(ExplainArgs),
+    /// Show what applying a config would change: errors, lints, text and semantic diff, and
+    /// (from a running instance's admin API) the impact on the requests it served.
+    Plan(PlanArgs),
     /// Ask the running instance (pid file of the config) to reload: SIGHUP.
     Reload(OptionalConfigArg),
     /// Print an argon2id hash of PASSWORD for `[admin] users` (on the last line).
@@ -69,6 +74,22 @@ struct OptionalConfigArg {
 }
 
 #[derive(Debug, Args)]
+struct PlanArgs {
+    /// The candidate config file.
+    #[arg(short, long, env = "PYLON_CONFIG")]
+    config: PathBuf,
+    /// The running instance's admin URL (default: the candidate's `[admin] addr`).
+    #[arg(long)]
+    admin: Option<String>,
+    /// Admin user for a login; the password comes from the PYLON_ADMIN_PASSWORD variable.
+    #[arg(long)]
+    user: Option<String>,
+    /// Offline (no running instance answers): the config to compare against.
+    #[arg(long)]
+    against: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct ExplainArgs {
     /// Config file.
     #[arg(short, long, env = "PYLON_CONFIG")]
@@ -89,6 +110,12 @@ fn main() -> ExitCode {
         }
         Command::Check(args) => check(&args.config),
         Command::Explain(args) => explain(args),
+        Command::Plan(args) => plan::run(plan::PlanArgs {
+            config: &args.config,
+            admin: args.admin,
+            user: args.user,
+            against: args.against.as_deref(),
+        }),
         Command::Reload(args) => reload(args.config.as_deref()),
         Command::HashPassword { password } => hash_password(&password),
     };
@@ -103,15 +130,24 @@ fn main() -> ExitCode {
 
 /// Load a config file, or the embedded default; on errors print every one and fail.
 fn load(path: Option<&Path>) -> anyhow::Result<Loaded> {
-    let result = match path {
-        Some(p) => pylon_config::load_with(p, pylon_proxy::config_checks()),
-        None => pylon_config::parse_with(
-            DEFAULT_CONFIG,
-            Path::new("<embedded default>"),
-            pylon_proxy::config_checks(),
-        ),
+    load_text(path).map(|(loaded, _)| loaded)
+}
+
+/// [`load`], also returning the text (the admin shows and versions it).
+fn load_text(path: Option<&Path>) -> anyhow::Result<(Loaded, String)> {
+    let text = match path {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {}:1:1: file: cannot read the config file: {e}", p.display());
+                bail!("1 configuration error(s)");
+            }
+        },
+        None => DEFAULT_CONFIG.to_owned(),
     };
-    result.map_err(|errors| {
+    let origin = path.unwrap_or(Path::new("<embedded default>"));
+    let result = pylon_config::parse_with(&text, origin, pylon_proxy::config_checks());
+    result.map(|l| (l, text)).map_err(|errors| {
         for e in &errors.0 {
             eprintln!("error: {e}");
         }
@@ -132,7 +168,7 @@ fn init_logging(config: &Config) {
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let RunArgs { config: path, upgrade, daemon, watch } = args;
-    let loaded = load(path.as_deref())?;
+    let (loaded, text) = load_text(path.as_deref())?;
     init_logging(&loaded.config);
     for w in loaded.warnings.iter().chain(&pylon_proxy::lints(&loaded.config)) {
         tracing::warn!("{w}");
@@ -154,12 +190,19 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let options = pylon_proxy::RunOptions { config_path: path, upgrade, daemon, watch };
-    let pylon = pylon_proxy::Pylon::new(loaded.config, options).map_err(|errors| {
-        for e in &errors {
-            eprintln!("error: {e}");
-        }
-        anyhow::anyhow!("{} configuration error(s)", errors.len())
-    })?;
+    let has_admin = loaded.config.admin.is_some();
+    let mut pylon =
+        pylon_proxy::Pylon::with_text(loaded.config, &text, options).map_err(|errors| {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            anyhow::anyhow!("{} configuration error(s)", errors.len())
+        })?;
+    // Always wired: a reload may add [admin] (the successor of that upgrade serves it).
+    let service = admin::service(pylon.handle());
+    if has_admin {
+        pylon.set_admin(service);
+    }
     let server = pylon.into_server().map_err(|errors| {
         for e in &errors {
             eprintln!("error: {e}");
@@ -251,7 +294,7 @@ fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn hash_password(password: &str) -> anyhow::Result<ExitCode> {
-    let hash = pylon_proxy::hash_password(password).map_err(|e| anyhow::anyhow!(e))?;
+    let hash = pylon_admin::hash_password(password).map_err(|e| anyhow::anyhow!(e))?;
     use std::io::Write as _;
     writeln!(std::io::stdout().lock(), "{hash}")?;
     Ok(ExitCode::SUCCESS)

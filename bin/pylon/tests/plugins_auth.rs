@@ -169,7 +169,7 @@ async fn basic_auth_checks_argon2_hashes_hides_credentials_and_logs_without_secr
         let dir = Dir::new();
         let up = Upstream::start("up").await;
         let ws = WsEcho::start().await;
-        let hash = pylon_proxy::hash_password("s3cret-pw").expect("hash");
+        let hash = pylon_admin::hash_password("s3cret-pw").expect("hash");
         let plugins = format!(
             "[plugins.staff]\nkind = \"basic_auth\"\nusers = [{}]\nrealm = \"staff\"\nhide_credentials = true\n",
             q(&format!("alice:{hash}"))

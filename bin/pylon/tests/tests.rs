@@ -3,6 +3,8 @@
 
 mod util;
 
+mod admin;
+
 mod cli;
 mod errors;
 mod hardening;

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// One error or warning about the config, positioned at `file:line:column` (1-based).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("{file}:{line}:{column}: {key}: {message}")]
 pub struct Diagnostic {
     /// The config file as given to [`crate::load`] / [`crate::parse`].

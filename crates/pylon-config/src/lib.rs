@@ -62,6 +62,7 @@
 mod diag;
 mod load;
 mod model;
+mod ser;
 mod value;
 
 pub use diag::{ConfigErrors, Diagnostic};

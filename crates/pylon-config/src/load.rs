@@ -563,7 +563,7 @@ const SERVER_KEYS: &[&str] = &[
     "plugins",
 ];
 const CERTIFICATE_KEYS: &[&str] = &["domains", "tls_cert", "tls_key", "is_default"];
-const ADMIN_KEYS: &[&str] = &["addr", "users"];
+const ADMIN_KEYS: &[&str] = &["addr", "users", "history_dir", "history_size"];
 
 fn build(cx: &mut Cx<'_>, root: &Tbl<'_, '_>, origin: &Path) -> Config {
     root.check_keys(cx, ROOT_KEYS);
@@ -1207,6 +1207,25 @@ fn admin(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, listeners: &mut Listeners) -> Option<
             Err(e) => cx.value_error(&s, e),
         }
     }
+    let history_dir = match t.opt_string(cx, "history_dir") {
+        Some(s) => cx.resolve(s.text),
+        None => {
+            let file = origin_name(&cx.file);
+            cx.resolve(&format!("{file}{DEFAULT_ADMIN_HISTORY_SUFFIX}"))
+        }
+    };
+    let history_size = match t.uint(cx, "history_size", DEFAULT_ADMIN_HISTORY_SIZE as u64, 10_000) {
+        0 => {
+            let at = t.get("history_size").map_or(0, |v| v.span().start);
+            cx.error(
+                at,
+                &t.key("history_size"),
+                "must be at least 1 (every change keeps the version it replaces, for rollback)",
+            );
+            DEFAULT_ADMIN_HISTORY_SIZE
+        }
+        n => n as usize,
+    };
     let Some(s) = t.string(cx, "addr") else {
         if t.get("addr").is_none() {
             cx.error(
@@ -1233,7 +1252,14 @@ fn admin(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, listeners: &mut Listeners) -> Option<
             ),
         );
     }
-    Some(Admin { addr, users })
+    Some(Admin { addr, users, history_dir, history_size })
+}
+
+/// The file name of the config's origin (`pylon.toml` for `/etc/pylon/pylon.toml`).
+fn origin_name(file: &str) -> String {
+    Path::new(file)
+        .file_name()
+        .map_or_else(|| "pylon.toml".to_owned(), |n| n.to_string_lossy().into_owned())
 }
 
 fn lints(

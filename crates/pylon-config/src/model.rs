@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::diag::Diagnostic;
 
 /// Default `basic.name`.
@@ -61,8 +63,14 @@ pub const DEFAULT_MAX_HEADER_SIZE: u64 = 64 * 1024;
 /// Default `servers.*.max_connections` (0 = unlimited).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 0;
 
+/// Default `admin.history_size`: how many previous versions of the config file are kept.
+pub const DEFAULT_ADMIN_HISTORY_SIZE: usize = 20;
+/// Default `admin.history_dir`, relative to the config file's directory: a folder named
+/// after the config file (`pylon.toml` → `pylon.toml.history`).
+pub const DEFAULT_ADMIN_HISTORY_SUFFIX: &str = ".history";
+
 /// The result of a successful load: the config plus non-fatal findings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Loaded {
     /// The validated configuration.
     pub config: Config,
@@ -73,7 +81,7 @@ pub struct Loaded {
 /// A validated Pylon configuration.
 ///
 /// Equality ignores the source map, so two files that differ only in layout compare equal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Config {
     /// The file this config was read from (the `origin` given to [`crate::parse`]).
     pub file: PathBuf,
@@ -92,6 +100,7 @@ pub struct Config {
     /// `[plugins.NAME]`, in file order.
     pub plugins: Vec<Plugin>,
     /// Dotted key path -> (line, column) of its value (or table header).
+    #[serde(skip)]
     pub(crate) positions: HashMap<String, (usize, usize)>,
 }
 
@@ -172,7 +181,7 @@ impl Config {
 }
 
 /// `[basic]`: process-wide settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Basic {
     /// Shown in logs, the error page and the `Server` header.
     pub name: String,
@@ -180,8 +189,10 @@ pub struct Basic {
     /// cores at load time, so this is always at least 1.
     pub threads: usize,
     /// How long the old process keeps serving after an upgrade/shutdown signal.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub grace_period: Duration,
     /// Hard limit for the graceful shutdown.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub graceful_shutdown_timeout: Duration,
     /// Size of the upstream keep-alive connection pool.
     pub upstream_keepalive_pool_size: usize,
@@ -212,7 +223,7 @@ impl Default for Basic {
 }
 
 /// `[upstreams.NAME]`: a pool of peers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Upstream {
     /// The table name, used by `locations.*.upstream`.
     pub name: String,
@@ -223,14 +234,19 @@ pub struct Upstream {
     /// Active health check.
     pub health_check: HealthCheck,
     /// TCP connect timeout.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub connection_timeout: Duration,
     /// Connect + TLS handshake timeout.
+    #[serde(serialize_with = "crate::ser::opt_duration")]
     pub total_connection_timeout: Option<Duration>,
     /// Read timeout.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub read_timeout: Duration,
     /// Write timeout.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub write_timeout: Duration,
     /// Keep-alive idle timeout; zero disables connection reuse.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub idle_timeout: Duration,
     /// TLS to the upstream.
     pub tls: bool,
@@ -247,7 +263,7 @@ pub struct Upstream {
 }
 
 /// One peer of an upstream: `"host:port [weight]"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UpstreamAddr {
     /// Hostname, IPv4 address, or IPv6 address without brackets.
     pub host: String,
@@ -258,8 +274,9 @@ pub struct UpstreamAddr {
 }
 
 /// Load-balancing algorithm (`algo`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
+#[serde(rename_all = "snake_case")]
 pub enum Algo {
     /// `round_robin`, weighted by address weight.
     RoundRobin,
@@ -272,8 +289,9 @@ pub enum Algo {
 }
 
 /// What a `hash` algorithm hashes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
+#[serde(rename_all = "snake_case")]
 pub enum HashKey {
     /// The request path.
     Path,
@@ -290,7 +308,8 @@ pub enum HashKey {
 }
 
 /// ALPN towards the upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Alpn {
     /// HTTP/1.1 only.
@@ -302,15 +321,18 @@ pub enum Alpn {
 }
 
 /// Active health check of an upstream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheck {
     /// TCP connect or HTTP request.
     pub kind: HealthCheckKind,
     /// Connect timeout of one check.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub connection_timeout: Duration,
     /// Read timeout of one check.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub read_timeout: Duration,
     /// Interval between checks.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub check_frequency: Duration,
     /// Consecutive successes to mark a peer healthy.
     pub success: u32,
@@ -332,8 +354,9 @@ impl Default for HealthCheck {
 }
 
 /// The kind of health check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
+#[serde(rename_all = "snake_case")]
 pub enum HealthCheckKind {
     /// `tcp://`: a TCP connect.
     Tcp,
@@ -353,15 +376,17 @@ pub enum HealthCheckKind {
 /// The header lists and `client_max_body_size` are `None` when the location does not set
 /// them: it then inherits its server's (nginx's `server {}` defaults, each directive on its
 /// own). A list written empty (`[]`) is set, and clears the server's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
     /// The table name, used by `servers.*.locations`.
     pub name: String,
     /// Upstream to proxy to. Exactly one of `upstream` and `ret` is set.
     pub upstream: Option<String>,
     /// Direct answer (`return = "200 pong"`).
+    #[serde(rename = "return")]
     pub ret: Option<Return>,
     /// Host rules; empty = any host.
+    #[serde(rename = "host")]
     pub hosts: Vec<HostPattern>,
     /// Path rule.
     pub path: PathPattern,
@@ -390,7 +415,7 @@ pub struct Location {
 }
 
 /// A direct answer: `return = "STATUS [BODY]"`, or `return = "3xx URL"` for a redirect.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Return {
     /// Status, 100..=599.
     pub status: u16,
@@ -405,8 +430,9 @@ pub struct Return {
 pub const REDIRECT_STATUSES: &[u16] = &[301, 302, 303, 307, 308];
 
 /// One entry of `host`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
+#[serde(rename_all = "snake_case")]
 pub enum HostPattern {
     /// An exact host name, lowercased.
     Exact(String),
@@ -417,8 +443,9 @@ pub enum HostPattern {
 }
 
 /// The `path` rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
+#[serde(rename_all = "snake_case")]
 pub enum PathPattern {
     /// `""`: any path.
     Any,
@@ -431,7 +458,7 @@ pub enum PathPattern {
 }
 
 /// `rewrite = "REGEX REPLACEMENT"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rewrite {
     /// The regex (validated).
     pub regex: String,
@@ -440,7 +467,7 @@ pub struct Rewrite {
 }
 
 /// A header to set or add: `"Name: value"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeaderSpec {
     /// A valid HTTP token, as written.
     pub name: String,
@@ -449,11 +476,12 @@ pub struct HeaderSpec {
 }
 
 /// `[servers.NAME]`: listeners and their ordered locations.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Server {
     /// The table name.
     pub name: String,
     /// Listen addresses.
+    #[serde(rename = "addr")]
     pub addrs: Vec<SocketAddr>,
     /// Location names, in the order written.
     pub locations: Vec<String>,
@@ -474,8 +502,10 @@ pub struct Server {
     /// Error template overriding `basic.error_template`.
     pub error_template: Option<PathBuf>,
     /// Time a client has to send its request headers.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub header_read_timeout: Duration,
     /// Idle downstream keep-alive.
+    #[serde(serialize_with = "crate::ser::duration")]
     pub keepalive_timeout: Duration,
     /// Maximum request header size in bytes (431 beyond it).
     pub max_header_size: u64,
@@ -501,7 +531,7 @@ pub struct Server {
 }
 
 /// `[certificates.NAME]`: a certificate chosen by SNI on TLS listeners.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Certificate {
     /// The table name.
     pub name: String,
@@ -516,20 +546,26 @@ pub struct Certificate {
 }
 
 /// `[admin]`: the admin API and web UI.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Admin {
-    /// Listen address.
+    /// Listen address of the admin listener.
     pub addr: SocketAddr,
     /// Users allowed to log in; may be empty only on a loopback address.
     pub users: Vec<AdminUser>,
+    /// Where previous versions of the config file are kept when the admin API writes it;
+    /// default: `<config file>.history` beside the file.
+    pub history_dir: PathBuf,
+    /// How many previous versions are kept (the oldest are deleted), at least 1.
+    pub history_size: usize,
 }
 
 /// One `"name:$argon2id$..."` entry of `admin.users`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AdminUser {
     /// Login name.
     pub name: String,
-    /// PHC-format argon2 hash.
+    /// PHC-format argon2 hash. Never serialized (the API shows user names only).
+    #[serde(skip_serializing)]
     pub hash: String,
 }
 
@@ -537,7 +573,7 @@ pub struct AdminUser {
 /// keys are the kind's options, whose language belongs to the plugin crate: pylon-config
 /// keeps them as written (with their positions) and validates them through
 /// [`crate::Checks::plugin`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plugin {
     /// The table name, used by `locations.*.plugins` and `servers.*.plugins`.
     pub name: String,
@@ -548,7 +584,7 @@ pub struct Plugin {
 }
 
 /// One option of a plugin: `key = value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PluginOption {
     /// The key as written.
     pub key: String,
@@ -557,7 +593,8 @@ pub struct PluginOption {
 }
 
 /// A plugin option value: a TOML string, integer, boolean, or an array of those.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
 #[non_exhaustive]
 pub enum PluginValue {
     /// A string.

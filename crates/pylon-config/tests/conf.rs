@@ -50,7 +50,9 @@ fn example_config_uses_every_section_without_warnings() {
     assert!(secure.tls);
     assert_eq!(c.certificates.len(), 1);
     assert!(c.certificates[0].tls_cert.is_file());
-    // [admin] parses (see the admin tests in errors.rs) but pylon refuses it until the admin
-    // API is served, so the example leaves it out.
-    assert!(c.admin.is_none());
+    let admin = c.admin.as_ref().expect("[admin]");
+    assert_eq!(admin.addr, "127.0.0.1:6190".parse().expect("addr"));
+    assert!(admin.users.is_empty());
+    assert_eq!(admin.history_size, 20);
+    assert!(admin.history_dir.ends_with("pylon.toml.history"), "{:?}", admin.history_dir);
 }

@@ -273,3 +273,33 @@ fn caller_checks_report_with_the_other_errors_at_the_value() {
         1
     );
 }
+
+#[test]
+fn admin_history_keys() {
+    use crate::util::ok;
+    let e = errors("[admin]\naddr = \"127.0.0.1:6190\"\nhistory_size = 0\nhistory_dir = 3\n");
+    assert_has(&e, 3, 16, "admin.history_size", "must be at least 1");
+    assert_has(&e, 4, 15, "admin.history_dir", "expected a string, found integer");
+    assert_eq!(e.len(), 2);
+    let c =
+        ok("[admin]\naddr = \"127.0.0.1:6190\"\nhistory_dir = \"hist\"\nhistory_size = 3\n").config;
+    let admin = c.admin.expect("admin");
+    assert_eq!(admin.history_size, 3);
+    assert!(admin.history_dir.ends_with("hist"));
+}
+
+#[test]
+fn model_serializes_with_config_key_names_and_durations_as_written() {
+    use crate::util::ok;
+    let c = ok("[upstreams.u]\naddrs = [\"127.0.0.1:1\"]\nread_timeout = \"1m30s\"\n\
+                [locations.l]\nupstream = \"u\"\nhost = \"a.test\"\n\
+                [servers.s]\naddr = \"127.0.0.1:2\"\nlocations = [\"l\"]\n\
+                [admin]\naddr = \"127.0.0.1:3\"\nusers = [\"ops:$argon2id$v=19$x\"]\n")
+    .config;
+    let v = serde_json::to_value(&c).expect("json");
+    assert_eq!(v["upstreams"][0]["read_timeout"], "1m30s");
+    assert_eq!(v["servers"][0]["addr"][0], "127.0.0.1:2");
+    assert_eq!(v["locations"][0]["host"][0]["exact"], "a.test");
+    assert_eq!(v["admin"]["users"][0]["name"], "ops");
+    assert!(!v.to_string().contains("argon2"), "hashes are never serialized: {v}");
+}

@@ -27,7 +27,13 @@ use pingora::{
 };
 use pylon_config::{Config, Diagnostic};
 
-use crate::{listener::PylonApp, proxy::PylonHttp, runtime::Runtime, stats::Stats};
+use crate::{
+    admin::{AdminHandle, AdminListener, AdminService, Reloaded},
+    listener::PylonApp,
+    proxy::PylonHttp,
+    runtime::Runtime,
+    stats::Stats,
+};
 
 /// How `pylon run` was asked to run.
 #[derive(Debug, Clone, Default)]
@@ -47,7 +53,9 @@ pub struct RunOptions {
 pub(crate) struct Shared {
     pub(crate) runtime: ArcSwap<Runtime>,
     pub(crate) stats: Stats,
-    config_path: Option<PathBuf>,
+    pub(crate) config_path: Option<PathBuf>,
+    /// The text of the running configuration and its version ([`crate::config_version`]).
+    source: Mutex<(Arc<str>, String)>,
     options: RunOptions,
     /// The config to build the first runtime from, taken by the supervisor at start
     /// (after pingora forked, when daemonising: threads made before that are lost).
@@ -56,22 +64,78 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    fn new(config: &Config, text: &str, options: &RunOptions) -> Shared {
+        Shared {
+            runtime: ArcSwap::from_pointee(Runtime::empty(config)),
+            stats: Stats::default(),
+            config_path: options.config_path.clone(),
+            source: Mutex::new((Arc::from(text), crate::config_version(text))),
+            options: options.clone(),
+            initial: Mutex::new(Some(config.clone())),
+            reload_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The running config's text and version.
+    pub(crate) fn source(&self) -> (Arc<str>, String) {
+        self.source.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The stats document, with the per-server metric series when they are recorded.
+    pub(crate) fn stats_json(&self) -> serde_json::Value {
+        let rt = self.runtime.load();
+        let locations: Vec<&str> = rt.config.locations.iter().map(|l| l.name.as_str()).collect();
+        let upstreams: Vec<_> =
+            rt.pools_in_order().into_iter().map(|(n, p)| (n, p.peers())).collect();
+        let mut doc = self.stats.to_json(&locations, &upstreams);
+        let (_, version) = self.source();
+        doc["config_version"] = serde_json::Value::String(version);
+        doc["servers"] = crate::metrics::servers_json(&rt);
+        doc
+    }
+
     /// Re-read the config file, compile it and swap it in. On any error the running
     /// runtime stays and every error is returned.
-    pub(crate) async fn reload(&self) -> Result<(), Vec<Diagnostic>> {
+    pub(crate) async fn reload(&self) -> Result<Reloaded, Vec<Diagnostic>> {
+        let result = self.reload_inner().await;
+        let m = &self.stats.metrics;
+        match &result {
+            Ok(_) => m.reloads.fetch_add(1, Ordering::Relaxed),
+            Err(_) => m.reload_failures.fetch_add(1, Ordering::Relaxed),
+        };
+        result
+    }
+
+    async fn reload_inner(&self) -> Result<Reloaded, Vec<Diagnostic>> {
         let _guard = self.reload_lock.lock().await;
-        let config = match &self.config_path {
+        let (config, text) = match &self.config_path {
             Some(path) => {
-                pylon_config::load_with(path, crate::config_checks()).map_err(|e| e.0)?.config
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    vec![Diagnostic {
+                        file: path.display().to_string(),
+                        line: 1,
+                        column: 1,
+                        key: "file".to_owned(),
+                        message: format!("cannot read the config file: {e}"),
+                    }]
+                })?;
+                let loaded = pylon_config::parse_with(&text, path, crate::config_checks())
+                    .map_err(|e| e.0)?;
+                (loaded.config, Some(text))
             }
-            None => self.runtime.load().config.as_ref().clone(),
+            None => (self.runtime.load().config.as_ref().clone(), None),
         };
         let current = self.runtime.load_full();
         let listeners_changed = listener_summary(&current.config) != listener_summary(&config);
         let threads_changed = current.config.basic.threads != config.basic.threads;
         let rt = Runtime::build(config, Some(&current), &self.stats, None).await?;
         self.runtime.store(Arc::new(rt));
-        if listeners_changed || threads_changed {
+        if let Some(text) = text {
+            let version = crate::config_version(&text);
+            *self.source.lock().unwrap_or_else(|e| e.into_inner()) = (Arc::from(text), version);
+        }
+        let upgrade = listeners_changed || threads_changed;
+        if upgrade {
             tracing::info!(
                 "reloaded routes, upstreams, headers and logs; listeners or threads changed: \
                  starting a successor with --upgrade to take over the sockets"
@@ -85,7 +149,7 @@ impl Shared {
         } else {
             tracing::info!("configuration reloaded");
         }
-        Ok(())
+        Ok(Reloaded { upgrade })
     }
 
     /// Start `pylon run --upgrade` with this process's config and flags: it takes the
@@ -127,6 +191,7 @@ fn listener_summary(config: &Config) -> Vec<String> {
         .iter()
         .map(|c| format!("{}:{}:{}", c.name, stamp(&c.tls_cert), stamp(&c.tls_key)))
         .collect();
+    let admin = config.admin.as_ref().map(|a| format!("admin|{}", a.addr));
     config
         .servers
         .iter()
@@ -141,6 +206,7 @@ fn listener_summary(config: &Config) -> Vec<String> {
                 s.name, s.addrs, s.tls_cert, s.tls_key, s.tls, s.enable_h2
             )
         })
+        .chain(admin)
         .collect()
 }
 
@@ -197,20 +263,44 @@ pub fn run(server: Server) {
 pub struct Pylon {
     config: Config,
     options: RunOptions,
+    shared: Arc<Shared>,
+    admin: Option<Arc<dyn AdminService>>,
 }
 
 impl Pylon {
     /// Compile `config` once (in a throw-away runtime) so every error surfaces now, in the
-    /// foreground, before anything listens.
+    /// foreground, before anything listens. `text` is the config file's text (the admin
+    /// shows it and versions it; `""` when there is no admin).
     pub fn new(config: Config, options: RunOptions) -> Result<Pylon, Vec<Diagnostic>> {
+        Pylon::with_text(config, "", options)
+    }
+
+    /// [`Pylon::new`] with the text `config` was parsed from.
+    pub fn with_text(
+        config: Config,
+        text: &str,
+        options: RunOptions,
+    ) -> Result<Pylon, Vec<Diagnostic>> {
         compile(&config)?;
-        Ok(Pylon { config, options })
+        let shared = Arc::new(Shared::new(&config, text, &options));
+        Ok(Pylon { config, options, shared, admin: None })
+    }
+
+    /// The handle the admin uses to see and change the running proxy.
+    pub fn handle(&self) -> AdminHandle {
+        AdminHandle { shared: self.shared.clone() }
+    }
+
+    /// The admin HTTP application to serve on the `[admin]` listener (and under a server's
+    /// `admin_path`). A config with `[admin]` needs one.
+    pub fn set_admin(&mut self, service: Arc<dyn AdminService>) {
+        self.admin = Some(service);
     }
 
     /// The pingora server: listeners of every `[servers.NAME]`, the supervisor, and
     /// pingora's `ServerConf` built from `[basic]`.
     pub fn into_server(self) -> Result<Server, Vec<Diagnostic>> {
-        let Pylon { config, options } = self;
+        let Pylon { config, options, shared, admin } = self;
         let conf = server_conf(&config, &options);
         let opt = Opt {
             upgrade: options.upgrade,
@@ -228,14 +318,7 @@ impl Pylon {
         // into the supervisor below).
         let diagnostics = config.clone();
         let grace_period = config.basic.grace_period;
-        let shared = Arc::new(Shared {
-            runtime: ArcSwap::from_pointee(Runtime::empty(&config)),
-            stats: Stats::default(),
-            config_path: options.config_path.clone(),
-            options: options.clone(),
-            initial: Mutex::new(Some(config)),
-            reload_lock: tokio::sync::Mutex::new(()),
-        });
+        let admin_addr = config.admin.as_ref().map(|a| a.addr);
         let supervisor = background_service(
             "pylon supervisor",
             Supervisor { shared: shared.clone(), watch: options.watch },
@@ -279,6 +362,19 @@ impl Pylon {
             // Listeners accept only once the supervisor has built the first runtime.
             handle.add_dependency(&supervisor);
         }
+        if let Some(addr) = admin_addr {
+            let Some(service) = admin else {
+                return Err(vec![diagnostics.diagnostic(
+                    "admin",
+                    "this program serves no admin application; remove [admin]",
+                )]);
+            };
+            let app = pingora::apps::http_app::HttpServer::new_app(AdminListener { service });
+            let mut listener = Service::new("pylon admin".to_owned(), app);
+            listener.add_tcp(&addr.to_string());
+            let handle = server.add_service(listener);
+            handle.add_dependency(&supervisor);
+        }
         Ok(server)
     }
 }
@@ -286,14 +382,12 @@ impl Pylon {
 /// Compile a config into a runtime and drop it: the full validation `pylon check` and
 /// `pylon run` do before serving.
 pub(crate) fn compile(config: &Config) -> Result<(), Vec<Diagnostic>> {
+    block_on(compile_async(config)).unwrap_or_else(|e| Err(vec![config.diagnostic("basic", e)]))
+}
+
+/// [`compile`] from async code.
+pub(crate) async fn compile_async(config: &Config) -> Result<(), Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    if config.admin.is_some() {
-        errors.push(config.diagnostic(
-            "admin",
-            "the admin API and web UI are not available in this version of pylon yet; \
-             remove the [admin] section (stats are served at a server's stats_path)",
-        ));
-    }
     for s in config.servers.iter().filter(|s| s.max_connections != 0) {
         errors.push(config.diagnostic(
             &format!("servers.{}.max_connections", s.name),
@@ -304,10 +398,8 @@ pub(crate) fn compile(config: &Config) -> Result<(), Vec<Diagnostic>> {
     if let Err(mut e) = tls_listeners(config) {
         errors.append(&mut e);
     }
-    match block_on(Runtime::build(config.clone(), None, &Stats::default(), None)) {
-        Ok(Ok(_)) => {}
-        Ok(Err(mut e)) => errors.append(&mut e),
-        Err(e) => errors.push(config.diagnostic("basic", e)),
+    if let Err(mut e) = Runtime::build(config.clone(), None, &Stats::default(), None).await {
+        errors.append(&mut e);
     }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }

@@ -11,21 +11,29 @@
 //! pylon.into_server().unwrap().run_forever();
 //! ```
 
+mod admin;
 mod app;
 mod error_page;
 mod explain;
 mod headers;
 mod listener;
+mod metrics;
 mod plugins;
 mod proxy;
+mod recent;
 mod runtime;
 mod stats;
 mod target;
 mod tls;
 
+pub use admin::{
+    AdminConn, AdminHandle, AdminService, Checked, IMPACT_SAMPLE, Impact, ImpactExample,
+    MAX_ADMIN_BODY, Reloaded, Route, Running, check_text, config_version, impact,
+};
 pub use app::{Pylon, RunOptions, run};
-pub use explain::{CheckReport, check, explain, lints, route_table};
+pub use explain::{CheckReport, Explained, check, explain, lints, route_table};
 pub use proxy::Ctx;
+pub use recent::RecentRequest;
 
 pub(crate) use app::Shared;
 
@@ -48,41 +56,11 @@ pub fn config_checks() -> pylon_config::Checks {
     pylon_config::Checks { access_log: Some(access_log), plugin: Some(plugin) }
 }
 
-/// An argon2id hash of `password` in PHC string form (`$argon2id$v=19$...`), with a fresh
-/// random salt, for `[admin] users`.
-pub fn hash_password(password: &str) -> Result<String, String> {
-    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-    let salt = SaltString::generate(&mut OsRng);
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
-}
-
-/// Whether `password` matches a PHC hash made by [`hash_password`].
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(hash)
-        .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
 /// The version shown in error pages and stats.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// pingora, as pylon-proxy uses it (the binary runs the [`pingora::server::Server`]).
 pub use pingora;
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn password_hashes_are_argon2id_and_verify() {
-        let h = crate::hash_password("s3cret").unwrap();
-        assert!(h.starts_with("$argon2id$"), "{h}");
-        assert!(crate::verify_password("s3cret", &h));
-        assert!(!crate::verify_password("wrong", &h));
-        assert_ne!(h, crate::hash_password("s3cret").unwrap(), "salts differ");
-    }
-}
 
 /// A signal `pylon` sends to a running instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

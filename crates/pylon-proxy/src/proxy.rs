@@ -269,6 +269,9 @@ impl ProxyHttp for PylonHttp {
             return Err(e);
         }
         let Some(server) = &ctx.server else { return Ok(()) };
+        if let Some(m) = &server.metrics {
+            m.started();
+        }
         let keepalive = server.keepalive_timeout.as_secs();
         // Only where the client keeps the connection (HTTP/1.0 and `Connection: close` do not);
         // pingora reads 0 as "no timeout", a configured "0s" means "no keep-alive".
@@ -308,6 +311,9 @@ impl ProxyHttp for PylonHttp {
             return Ok(true);
         }
         let host = host_of(req);
+        if server.metrics.is_some() {
+            crate::recent::record(&server.name, host, path);
+        }
         let Some(index) = server.router.find(host, path) else {
             let msg = format!("No location matches host {host:?} and path {path:?}.");
             self.error_page(session, ctx, 404, &msg).await?;
@@ -452,12 +458,15 @@ impl ProxyHttp for PylonHttp {
         if let Some(sel) = ctx.selection.take() {
             ctx.tried.push(sel.addr());
         }
-        let retries = match ctx.location().map(|l| &l.target) {
-            Some(Target::Upstream { retries, .. }) => *retries as usize,
-            _ => 0,
+        let (retries, metrics) = match ctx.location().map(|l| &l.target) {
+            Some(Target::Upstream { retries, metrics, .. }) => (*retries as usize, Some(metrics)),
+            _ => (0, None),
         };
         // A connect failure never reached the upstream: safe to retry on another peer.
         e.set_retry(ctx.tried.len() <= retries);
+        if let (true, Some(m)) = (e.retry(), metrics) {
+            m.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         e
     }
 
@@ -587,6 +596,17 @@ impl ProxyHttp for PylonHttp {
         let Some(server) = ctx.server.clone() else { return };
         if let Some(location) = ctx.location() {
             location.counters.record(status);
+        }
+        if let (Some(m), true) = (&server.metrics, ctx.counted) {
+            m.finished(&crate::metrics::Finished {
+                location: ctx.location,
+                status,
+                duration: ctx.started.elapsed(),
+                upstream_connect: ctx.upstream_connect_time,
+                upstream_response: ctx.upstream_response_time,
+                received_bytes: session.body_bytes_read() as u64,
+                sent_bytes: session.body_bytes_sent() as u64,
+            });
         }
         let Some(log) = &server.access_log else { return };
         let req = session.req_header();

@@ -21,6 +21,7 @@ use pylon_upstream::{
 use crate::{
     error_page::ErrorPage,
     headers::{self, HeaderProgram, ValueTemplate},
+    metrics::{ServerRtMetrics, UpstreamMetrics},
     stats::{LocationCounters, Stats},
 };
 
@@ -41,6 +42,9 @@ pub(crate) struct Runtime {
 /// A compiled `[servers.NAME]`.
 #[derive(Debug)]
 pub(crate) struct ServerRt {
+    pub(crate) name: Arc<str>,
+    /// Metrics and the recent-request ring, when the config has `[admin]` (their reader).
+    pub(crate) metrics: Option<ServerRtMetrics>,
     pub(crate) router: Router,
     /// Indexed like the router: `locations[i]` is route `i`.
     pub(crate) locations: Vec<Arc<LocationRt>>,
@@ -85,6 +89,7 @@ pub(crate) enum Target {
         retries: u32,
         /// `idle_timeout = "0s"`: ask the upstream to close, so no connection is pooled.
         no_reuse: bool,
+        metrics: Arc<UpstreamMetrics>,
     },
     /// `return = "STATUS BODY"` or `return = "3xx URL"`: answered by the proxy itself.
     Return(Arc<ReturnRt>),
@@ -181,7 +186,7 @@ impl Runtime {
 
         let mut locations: HashMap<&str, LocationOwn> = HashMap::new();
         for loc in &config.locations {
-            match build_location(&config, loc, &pools) {
+            match build_location(&config, loc, &pools, stats) {
                 Ok(l) => {
                     locations.insert(loc.name.as_str(), l);
                 }
@@ -263,6 +268,7 @@ fn build_location(
     config: &Config,
     loc: &Location,
     pools: &HashMap<String, Arc<Pool>>,
+    stats: &Stats,
 ) -> Result<LocationOwn, Vec<Diagnostic>> {
     // Destructured without `..`: a new config field must be given a home here. The fields a
     // location may inherit from its server are compiled per server (`location_for`).
@@ -300,6 +306,7 @@ fn build_location(
                 pool: pool.clone(),
                 retries,
                 no_reuse: pool.spec().peer.idle_timeout.is_zero(),
+                metrics: stats.metrics.upstream(u),
             }),
             None => {
                 // The pool failed to build (reported with the upstream) or the name is
@@ -542,6 +549,14 @@ fn build_server(
 
     match router {
         Some(router) if errors.is_empty() && locs.len() == location_names.len() => Ok(ServerRt {
+            name: Arc::from(name.as_str()),
+            metrics: config.admin.is_some().then(|| ServerRtMetrics {
+                server: parts.stats.metrics.server(name),
+                locations: location_names
+                    .iter()
+                    .map(|l| parts.stats.metrics.location(name, l))
+                    .collect(),
+            }),
             router,
             locations: locs,
             access_log,

@@ -46,6 +46,8 @@ pub(crate) struct Stats {
     accepted: AtomicU64,
     processing: AtomicI64,
     locations: RwLock<HashMap<String, Arc<LocationCounters>>>,
+    /// The Prometheus series (recorded when the config has `[admin]`).
+    pub(crate) metrics: Arc<crate::metrics::Registry>,
 }
 
 impl Default for Stats {
@@ -55,6 +57,7 @@ impl Default for Stats {
             accepted: AtomicU64::new(0),
             processing: AtomicI64::new(0),
             locations: RwLock::default(),
+            metrics: Arc::default(),
         }
     }
 }

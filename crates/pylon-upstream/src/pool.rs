@@ -35,6 +35,8 @@ pub(crate) struct PeerState {
     backend: Backend,
     /// The last failed check's error, for the "became unhealthy" log line.
     last_error: Mutex<String>,
+    /// Failed health checks since the pool was built.
+    pub(crate) check_failures: AtomicU64,
 }
 
 impl PeerState {
@@ -43,6 +45,7 @@ impl PeerState {
     }
 
     pub(crate) fn set_last_error(&self, error: String) {
+        self.check_failures.fetch_add(1, Relaxed);
         *lock(&self.last_error) = error;
     }
 }
@@ -136,6 +139,10 @@ pub struct PeerStatus {
     pub healthy: bool,
     /// Requests currently holding a [`Selection`] of it.
     pub in_flight: u64,
+    /// The error of the last failed health check (empty if none failed yet).
+    pub last_error: String,
+    /// Failed health checks since the pool was built (a reload that keeps the pool keeps it).
+    pub check_failures: u64,
 }
 
 impl Pool {
@@ -164,6 +171,7 @@ impl Pool {
                     template: peer::template(&spec.peer, *addr, host, ca.as_ref()),
                     backend: ketama::backend(*addr, *weight, i),
                     last_error: Mutex::new(String::new()),
+                    check_failures: AtomicU64::new(0),
                 })
             })
             .collect();
@@ -308,6 +316,8 @@ impl Pool {
                 weight: p.weight,
                 healthy: p.healthy.load(Relaxed),
                 in_flight: p.in_flight.load(Relaxed),
+                last_error: p.last_error(),
+                check_failures: p.check_failures.load(Relaxed),
             })
             .collect()
     }

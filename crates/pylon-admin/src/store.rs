@@ -1,0 +1,210 @@
+//! The config file on disk: atomic replacement and the history of replaced versions.
+//!
+//! A write goes to a temporary file in the same directory, is fsynced, renamed over the
+//! config file (atomic on POSIX), and the directory is fsynced, so a crash leaves either
+//! the old or the new file, never half of one. Each replaced text is kept in the history
+//! folder as `<unix millis>-<version>.toml`, with a `.json` sidecar saying who replaced it;
+//! only the newest `history_size` are kept.
+
+use std::{
+    fs,
+    io::Write as _,
+    path::{Path, PathBuf},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use serde::{Deserialize, Serialize};
+
+/// One kept version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The version (content hash) of the kept text.
+    pub version: String,
+    /// When it was replaced, in milliseconds since the Unix epoch.
+    pub replaced_at_ms: u64,
+    /// Who replaced it (the admin user), and how (`apply` / `rollback`).
+    pub replaced_by: String,
+    /// How: `apply` or `rollback`.
+    pub action: String,
+    /// The version that replaced it.
+    pub replaced_with: String,
+    /// Size of the kept text in bytes.
+    pub size: u64,
+}
+
+/// Replace `path` with `text` atomically (temp file, fsync, rename, fsync of the directory).
+/// The file keeps its permissions.
+pub fn atomic_write(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.pylon-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        if let Ok(meta) = fs::metadata(path) {
+            f.set_permissions(meta.permissions())?;
+        }
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The history folder of one config file.
+#[derive(Debug, Clone)]
+pub struct History {
+    dir: PathBuf,
+    keep: usize,
+}
+
+impl History {
+    /// The folder `dir`, keeping `keep` versions.
+    pub fn new(dir: PathBuf, keep: usize) -> History {
+        History { dir, keep: keep.max(1) }
+    }
+
+    /// Keep `text` (version `version`), replaced now by `user` with `replaced_with`; prune
+    /// the oldest beyond the limit.
+    pub fn keep(
+        &self,
+        text: &str,
+        version: &str,
+        user: &str,
+        action: &str,
+        replaced_with: &str,
+    ) -> std::io::Result<()> {
+        fs::create_dir_all(&self.dir)?;
+        let stem = format!("{:013}-{version}", now_ms());
+        let entry = HistoryEntry {
+            version: version.to_owned(),
+            replaced_at_ms: now_ms(),
+            replaced_by: user.to_owned(),
+            action: action.to_owned(),
+            replaced_with: replaced_with.to_owned(),
+            size: text.len() as u64,
+        };
+        atomic_write(&self.dir.join(format!("{stem}.toml")), text)?;
+        let meta = serde_json::to_string_pretty(&entry).map_err(std::io::Error::other)?;
+        atomic_write(&self.dir.join(format!("{stem}.json")), &meta)?;
+        for old in self.stems()?.into_iter().skip(self.keep) {
+            let _ = fs::remove_file(self.dir.join(format!("{old}.toml")));
+            let _ = fs::remove_file(self.dir.join(format!("{old}.json")));
+        }
+        Ok(())
+    }
+
+    /// Entry stems (`<millis>-<version>`), newest first.
+    fn stems(&self) -> std::io::Result<Vec<String>> {
+        let mut stems: Vec<String> = match fs::read_dir(&self.dir) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                .filter_map(|n| n.strip_suffix(".toml").map(str::to_owned))
+                .filter(|s| s.split_once('-').is_some_and(|(t, _)| t.parse::<u64>().is_ok()))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        stems.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(stems)
+    }
+
+    /// The kept versions, newest first.
+    pub fn list(&self) -> std::io::Result<Vec<HistoryEntry>> {
+        let mut out = Vec::new();
+        for stem in self.stems()? {
+            let meta = fs::read_to_string(self.dir.join(format!("{stem}.json")))
+                .ok()
+                .and_then(|t| serde_json::from_str::<HistoryEntry>(&t).ok());
+            let entry = match meta {
+                Some(m) => m,
+                None => {
+                    let (ms, version) = stem.split_once('-').unwrap_or(("0", &stem));
+                    HistoryEntry {
+                        version: version.to_owned(),
+                        replaced_at_ms: ms.parse().unwrap_or(0),
+                        replaced_by: String::new(),
+                        action: String::new(),
+                        replaced_with: String::new(),
+                        size: fs::metadata(self.dir.join(format!("{stem}.toml")))
+                            .map_or(0, |m| m.len()),
+                    }
+                }
+            };
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    /// The text of the newest kept entry with `version`.
+    pub fn text(&self, version: &str) -> std::io::Result<Option<String>> {
+        let valid = !version.is_empty() && version.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid {
+            return Ok(None);
+        }
+        for stem in self.stems()? {
+            if stem.split_once('-').is_some_and(|(_, v)| v == version) {
+                return fs::read_to_string(self.dir.join(format!("{stem}.toml"))).map(Some);
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "pylon-admin-store-{}-{}",
+            std::process::id(),
+            now_ms() ^ (std::ptr::from_ref(&0u8) as u64)
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_keeps_permissions() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tmp();
+        let path = dir.join("c.toml");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        atomic_write(&path, "new").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        let leftovers: Vec<_> = fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temp file left behind");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn history_keeps_the_newest_and_finds_by_version() {
+        let dir = tmp();
+        let h = History::new(dir.join("hist"), 2);
+        assert!(h.list().unwrap().is_empty());
+        for (i, v) in ["aa01", "aa02", "aa03"].iter().enumerate() {
+            h.keep(&format!("text {i}"), v, "ops", "apply", "ff").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(3));
+        }
+        let list = h.list().unwrap();
+        let versions: Vec<&str> = list.iter().map(|e| e.version.as_str()).collect();
+        assert_eq!(versions, ["aa03", "aa02"]);
+        assert_eq!(list[0].replaced_by, "ops");
+        assert_eq!(h.text("aa02").unwrap().as_deref(), Some("text 1"));
+        assert_eq!(h.text("aa01").unwrap(), None, "pruned");
+        assert_eq!(h.text("../x").unwrap(), None);
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
