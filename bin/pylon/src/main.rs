@@ -9,8 +9,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use pylon_config::{Config, Loaded};
 
-mod allocator;
 mod admin;
+mod allocator;
 mod plan;
 
 /// The config served when none is given.
