@@ -12,6 +12,7 @@ mod headers;
 mod logs;
 mod plugins;
 mod plugins_auth;
+mod plugins_body;
 mod reload;
 mod routing;
 mod soak;

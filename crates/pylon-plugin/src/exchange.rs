@@ -118,6 +118,9 @@ pub struct State {
     pub(crate) upstream_remove_query: Vec<String>,
     /// Cookies to remove from the upstream request (hidden credentials).
     pub(crate) upstream_remove_cookie: Vec<String>,
+    /// `compression`'s choice from `Accept-Encoding`: `Some(None)` = nothing acceptable
+    /// (or HEAD), `Some(Some(i))` = coding `i`.
+    pub(crate) compression: Option<Option<usize>>,
     /// In-flight counts held until the request ends (`limit`'s `concurrent`).
     pub(crate) inflight: Vec<pingora_limits::inflight::Guard>,
     /// Headers to add to the response.

@@ -52,8 +52,17 @@ mod spec;
 pub use exchange::{Reply, ReplyBody, Request, State, Verdict};
 pub use kinds::request_id::{DEFAULT_REQUEST_ID_HEADER, new_request_id};
 pub use kinds::{
-    KINDS, basic_auth::DEFAULT_BASIC_AUTH_REALM, cors::DEFAULT_CORS_METHODS,
-    jwt::DEFAULT_JWT_LEEWAY, key_auth::DEFAULT_KEY_AUTH_HEADER, limit::DEFAULT_LIMIT_BURST,
+    KINDS,
+    basic_auth::DEFAULT_BASIC_AUTH_REALM,
+    compression::{
+        DEFAULT_COMPRESSION_MIN_SIZE, DEFAULT_COMPRESSION_TYPES, DEFAULT_GZIP_LEVEL,
+        DEFAULT_ZSTD_LEVEL,
+    },
+    cors::DEFAULT_CORS_METHODS,
+    forward_auth::DEFAULT_FORWARD_AUTH_TIMEOUT,
+    jwt::DEFAULT_JWT_LEEWAY,
+    key_auth::DEFAULT_KEY_AUTH_HEADER,
+    limit::DEFAULT_LIMIT_BURST,
     redirect::DEFAULT_REDIRECT_STATUS,
 };
 pub use plugin::{Chain, Env, Instance, check};

@@ -4,6 +4,7 @@
 use std::{future::Future, path::PathBuf, sync::Arc};
 
 use http::HeaderValue;
+use pingora_core::modules::http::HttpModuleCtx;
 use pingora_http::{RequestHeader, ResponseHeader};
 
 use crate::{
@@ -27,8 +28,15 @@ pub(crate) trait Plugin {
     /// `upstream_request_filter`: adjust the request sent upstream.
     fn upstream_request(&self, _state: &State, _upstream: &mut RequestHeader) {}
 
-    /// `response_filter`: adjust the response head sent to the client.
-    fn response(&self, _state: &mut State, _response: &mut ResponseHeader) {}
+    /// `response_filter` (and the head of a response the proxy writes itself): adjust the
+    /// response head sent to the client, and pingora's downstream modules (compression).
+    fn response(
+        &self,
+        _state: &mut State,
+        _response: &mut ResponseHeader,
+        _modules: Option<&mut HttpModuleCtx>,
+    ) {
+    }
 
     /// The phases this kind acts in (so the chain can skip the others entirely).
     fn phases(&self) -> Phases;
@@ -150,11 +158,17 @@ impl Chain {
     }
 
     /// The response phase: each plugin's own step, then the headers the request phase
-    /// decided (`Vary` entries merged into one list without duplicates).
-    pub fn response(&self, state: &mut State, response: &mut ResponseHeader) {
+    /// decided (`Vary` entries merged into one list without duplicates). `modules` are the
+    /// session's downstream modules (pingora's compression is configured there per request).
+    pub fn response(
+        &self,
+        state: &mut State,
+        response: &mut ResponseHeader,
+        mut modules: Option<&mut HttpModuleCtx>,
+    ) {
         if self.phases.response {
             for p in &self.plugins {
-                p.kind.response(state, response);
+                p.kind.response(state, response, modules.as_deref_mut());
             }
         }
         for (name, value) in &state.response_add {

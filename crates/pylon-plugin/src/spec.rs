@@ -245,6 +245,28 @@ pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(millis))
 }
 
+/// `"512"`, `"64kb"`, `"1mb"`, `"1gb"` (case-insensitive, 1kb = 1024).
+pub(crate) fn size(s: &str) -> Result<u64, String> {
+    const HINT: &str = "expected a number with an optional unit b, kb, mb or gb, e.g. \"1kb\"";
+    let t = s.trim();
+    let digits = t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 {
+        return Err(format!("invalid size \"{t}\": {HINT}"));
+    }
+    let (num, unit) = t.split_at(digits);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1 << 10,
+        "m" | "mb" => 1 << 20,
+        "g" | "gb" => 1 << 30,
+        other => return Err(format!("unknown size unit \"{other}\"; {HINT}")),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("size \"{t}\" is too large"))
+}
+
 /// Whether `s` is an HTTP token (RFC 9110 `tchar`s): a valid header or method name.
 pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))

@@ -236,6 +236,13 @@ impl PylonHttp {
 impl ProxyHttp for PylonHttp {
     type CTX = Ctx;
 
+    /// pingora's response compression module, off (level 0) for every request until a
+    /// `compression` plugin turns it on for one (pylon-plugin configures it per request).
+    fn init_downstream_modules(&self, modules: &mut pingora::modules::http::HttpModules) {
+        modules
+            .add_module(pingora::modules::http::compression::ResponseCompressionBuilder::enable(0));
+    }
+
     fn new_ctx(&self) -> Ctx {
         let server = self.shared.runtime.load().servers.get(&self.server).cloned();
         Ctx {
@@ -330,7 +337,11 @@ impl ProxyHttp for PylonHttp {
                     .await
             {
                 let (mut resp, body) = crate::plugins::reply(&server.error_page, reply);
-                chain.response(&mut ctx.plugins, &mut resp);
+                chain.response(
+                    &mut ctx.plugins,
+                    &mut resp,
+                    Some(&mut session.downstream_modules_ctx),
+                );
                 self.respond(session, ctx, resp, body).await?;
                 return Ok(true);
             }
@@ -393,7 +404,8 @@ impl ProxyHttp for PylonHttp {
                 (resp, body)
             };
             if !location.plugins.is_empty() {
-                location.plugins.response(&mut ctx.plugins, &mut resp);
+                let modules = Some(&mut session.downstream_modules_ctx);
+                location.plugins.response(&mut ctx.plugins, &mut resp, modules);
             }
             self.respond(session, ctx, resp, body).await?;
             return Ok(true);
@@ -563,7 +575,8 @@ impl ProxyHttp for PylonHttp {
             location.response_headers.apply_response(upstream_response, &vars);
         }
         if !location.plugins.is_empty() {
-            location.plugins.response(&mut ctx.plugins, upstream_response);
+            let modules = Some(&mut session.downstream_modules_ctx);
+            location.plugins.response(&mut ctx.plugins, upstream_response, modules);
         }
         Ok(())
     }

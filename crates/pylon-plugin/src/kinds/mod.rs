@@ -1,6 +1,7 @@
 //! The plugin kinds, one module each: its options (parsed and table-tested there) and its
 //! [`Plugin`] implementation. [`Kind`] dispatches statically: no boxing per request.
 
+use pingora_core::modules::http::HttpModuleCtx;
 use pingora_http::{RequestHeader, ResponseHeader};
 
 use crate::{
@@ -10,7 +11,9 @@ use crate::{
 };
 
 pub(crate) mod basic_auth;
+pub(crate) mod compression;
 pub(crate) mod cors;
+pub(crate) mod forward_auth;
 pub(crate) mod ip_restriction;
 pub(crate) mod jwt;
 pub(crate) mod key_auth;
@@ -19,11 +22,24 @@ pub(crate) mod redirect;
 pub(crate) mod request_id;
 
 /// Every kind name `kind = "..."` accepts.
-pub const KINDS: &[&str] =
-    &["request_id", "ip_restriction", "limit", "basic_auth", "key_auth", "jwt", "cors", "redirect"];
+pub const KINDS: &[&str] = &[
+    "request_id",
+    "ip_restriction",
+    "limit",
+    "basic_auth",
+    "key_auth",
+    "jwt",
+    "cors",
+    "redirect",
+    "compression",
+    "forward_auth",
+];
 
 /// A compiled plugin of some kind.
 #[derive(Debug)]
+// reason: one value per `[plugins.NAME]` per config load, behind an `Arc`; never moved on
+// the request path, so the size of the largest variant costs nothing per request.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Kind {
     IpRestriction(ip_restriction::IpRestriction),
     RequestId(request_id::RequestId),
@@ -33,6 +49,8 @@ pub(crate) enum Kind {
     BasicAuth(basic_auth::BasicAuth),
     KeyAuth(key_auth::KeyAuth),
     Jwt(jwt::Jwt),
+    Compression(compression::Compression),
+    ForwardAuth(forward_auth::ForwardAuth),
 }
 
 macro_rules! each {
@@ -46,6 +64,8 @@ macro_rules! each {
             Kind::BasicAuth($k) => $e,
             Kind::KeyAuth($k) => $e,
             Kind::Jwt($k) => $e,
+            Kind::Compression($k) => $e,
+            Kind::ForwardAuth($k) => $e,
         }
     };
 }
@@ -61,6 +81,8 @@ impl Kind {
             Kind::BasicAuth(_) => "basic_auth",
             Kind::KeyAuth(_) => "key_auth",
             Kind::Jwt(_) => "jwt",
+            Kind::Compression(_) => "compression",
+            Kind::ForwardAuth(_) => "forward_auth",
         }
     }
 }
@@ -84,8 +106,13 @@ impl Plugin for Kind {
         each!(self, k => k.upstream_request(state, upstream))
     }
 
-    fn response(&self, state: &mut State, response: &mut ResponseHeader) {
-        each!(self, k => k.response(state, response))
+    fn response(
+        &self,
+        state: &mut State,
+        response: &mut ResponseHeader,
+        modules: Option<&mut HttpModuleCtx>,
+    ) {
+        each!(self, k => k.response(state, response, modules))
     }
 
     fn phases(&self) -> Phases {
@@ -103,6 +130,12 @@ fn parse(spec: &Spec, env: Option<&Env>) -> Result<Kind, Vec<Problem>> {
         "limit" => parse_kind!(spec, limit, Limit, Limit),
         "basic_auth" => parse_kind!(spec, basic_auth, BasicAuth, BasicAuth),
         "key_auth" => parse_kind!(spec, key_auth, KeyAuth, KeyAuth),
+        "compression" => parse_kind!(spec, compression, Compression, Compression),
+        "forward_auth" => {
+            let mut o = Options::new(spec, forward_auth::OPTIONS);
+            let k = forward_auth::ForwardAuth::parse(&mut o, env);
+            o.finish(Kind::ForwardAuth(k))
+        }
         "jwt" => {
             let mut o = Options::new(spec, jwt::OPTIONS);
             let k = jwt::Jwt::parse(&mut o, env);

@@ -1,0 +1,351 @@
+//! Plugins that work on bodies and sub-requests (issue 12): compression (gzip, zstd
+//! through pingora's module, decoded here to the original) and forward_auth — through the
+//! real binary with raw h1 bytes and an h2c client.
+
+use std::{io::Read as _, sync::Arc, time::Duration};
+
+use pylon_testkit::{Handler, Reply, Seen, exchange};
+
+use crate::util::*;
+
+fn h2c() -> reqwest::Client {
+    client_builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("h2c client")
+}
+
+/// 20 KiB of text that compresses well.
+fn original() -> String {
+    (0..400)
+        .map(|i| format!("line {i:04}: the quick brown fox jumps over the lazy dog\n"))
+        .collect()
+}
+
+/// An origin whose answer depends on the path.
+fn content_origin() -> Handler {
+    Arc::new(|seen: &Seen| {
+        let text = |t: &str| Reply::new(200, original()).field("content-type", t);
+        match seen.path() {
+            "/text" => text("text/plain; charset=utf-8").field("etag", "\"v1\""),
+            "/json" => text("application/json"),
+            "/tiny" => Reply::new(200, "x".repeat(50)).field("content-type", "text/plain"),
+            "/encoded" => text("text/plain").field("content-encoding", "gzip"),
+            "/no-transform" => text("text/plain").field("cache-control", "public, no-transform"),
+            "/image" => text("image/png"),
+            "/partial" => Reply::new(206, "0123456789")
+                .field("content-type", "text/plain")
+                .field("content-range", "bytes 0-9/20480"),
+            _ => Reply::new(404, "no"),
+        }
+    })
+}
+
+fn decode(encoding: &str, body: &[u8]) -> String {
+    let mut out = Vec::new();
+    match encoding {
+        "gzip" => {
+            flate2::read::GzDecoder::new(body).read_to_end(&mut out).expect("gzip body");
+        }
+        "zstd" => out = zstd::decode_all(body).expect("zstd body"),
+        other => panic!("unexpected encoding {other}"),
+    }
+    String::from_utf8(out).expect("utf-8")
+}
+
+async fn fetch(
+    c: &reqwest::Client,
+    url: &str,
+    ae: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut r = c.get(url);
+    if let Some(ae) = ae {
+        r = r.header("accept-encoding", ae);
+    }
+    let resp = r.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.bytes().await.expect("body").to_vec())
+}
+
+fn h(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).map(|v| v.to_str().expect("ascii").to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compression_by_accept_encoding_decodes_to_the_original_on_h1_and_h2() {
+    bounded(async {
+        let dir = Dir::new();
+        let origin = Upstream::serve(content_origin(), None).await;
+        let p = Pylon::start(&dir, |port| {
+            format!(
+                r#"{basic}
+[upstreams.o]
+addrs = [{o}]
+[plugins.squeeze]
+kind = "compression"
+[locations.all]
+upstream = "o"
+path = "/"
+plugins = ["squeeze"]
+[servers.main]
+addr = "127.0.0.1:{port}"
+locations = ["all"]
+"#,
+                basic = dir.basic(""),
+                o = q(&origin.addr.to_string()),
+            )
+        })
+        .await;
+        let want = original();
+        // h2c: every coding, chosen by q-values.
+        let c = h2c();
+        for (ae, coding) in [
+            ("zstd", "zstd"),
+            ("gzip", "gzip"),
+            ("gzip;q=0.5, br;q=0.9, zstd;q=0.6", "zstd"),
+            ("gzip;q=0.9, br;q=1, zstd;q=0", "gzip"),
+            ("gzip, br, zstd", "zstd"),
+            ("*;q=0.1, zstd;q=0", "gzip"),
+        ] {
+            let (status, headers, body) = fetch(&c, &p.url("/text"), Some(ae)).await;
+            assert_eq!(status, 200);
+            assert_eq!(h(&headers, "content-encoding").as_deref(), Some(coding), "for {ae:?}");
+            assert!(h(&headers, "content-length").is_none(), "no stale Content-Length");
+            assert!(
+                h(&headers, "vary")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase()
+                    .contains("accept-encoding")
+            );
+            assert_eq!(h(&headers, "etag").as_deref(), Some("W/\"v1\""), "strong ETag weakened");
+            assert!(body.len() < want.len() / 4, "{coding}: {} bytes", body.len());
+            assert_eq!(decode(coding, &body), want, "{coding} body decodes to the original");
+        }
+        // No Accept-Encoding, or only identity: as the origin sent it, with Vary.
+        // br is not offered (see the compression module docs: pingora's encoder never ends
+        // its stream).
+        for ae in [None, Some("identity"), Some("gzip;q=0"), Some("br")] {
+            let (_, headers, body) = fetch(&c, &p.url("/json"), ae).await;
+            assert!(h(&headers, "content-encoding").is_none(), "{ae:?}");
+            assert_eq!(body, want.as_bytes());
+            assert!(
+                h(&headers, "vary")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase()
+                    .contains("accept-encoding")
+            );
+        }
+        // Never compressed: tiny, already encoded, no-transform, not a listed type, partial.
+        for (path, len) in [
+            ("/tiny", 50),
+            ("/encoded", want.len()),
+            ("/no-transform", want.len()),
+            ("/image", want.len()),
+            ("/partial", 10),
+        ] {
+            let (_, headers, body) = fetch(&c, &p.url(path), Some("br, gzip, zstd")).await;
+            let ce = h(&headers, "content-encoding");
+            assert!(
+                ce.is_none() || (path == "/encoded" && ce.as_deref() == Some("gzip")),
+                "{path}: {ce:?}"
+            );
+            assert_eq!(body.len(), len, "{path} body untouched");
+        }
+        // h1, raw bytes: chunked, no Content-Length, the same original after decoding.
+        let ex = exchange(
+            p.addr(),
+            b"GET /text HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+            Duration::from_secs(5),
+        )
+        .await;
+        let r = ex.only();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-encoding").as_deref(), Some("gzip"));
+        assert_eq!(r.header("transfer-encoding").as_deref(), Some("chunked"));
+        assert!(!r.has("content-length"));
+        assert_eq!(decode("gzip", &r.message.body), want);
+        // HEAD: no body to compress, the origin's length stays.
+        let ex = exchange(
+            p.addr(),
+            b"HEAD /text HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br\r\nConnection: close\r\n\r\n",
+            Duration::from_secs(5),
+        )
+        .await;
+        let r = ex.only();
+        assert!(!r.has("content-encoding"), "{r:?}");
+        assert_eq!(r.header("content-length"), Some(want.len().to_string()));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compression_levels_types_and_min_size_are_configurable() {
+    bounded(async {
+        let dir = Dir::new();
+        let origin = Upstream::serve(content_origin(), None).await;
+        let p = Pylon::start(&dir, |port| {
+            format!(
+                r#"{basic}
+[upstreams.o]
+addrs = [{o}]
+[plugins.gz_only]
+kind = "compression"
+algorithms = ["gzip"]
+gzip_level = 1
+min_size = "64kb"
+content_types = ["application/json"]
+[plugins.text_only]
+kind = "compression"
+algorithms = ["gzip"]
+gzip_level = 9
+content_types = ["text/*"]
+[locations.big]
+upstream = "o"
+path = "/json"
+plugins = ["gz_only"]
+[locations.text]
+upstream = "o"
+path = "/"
+plugins = ["text_only"]
+[servers.main]
+addr = "127.0.0.1:{port}"
+locations = ["big", "text"]
+"#,
+                basic = dir.basic(""),
+                o = q(&origin.addr.to_string()),
+            )
+        })
+        .await;
+        let c = h2c();
+        // 20 KiB is below this location's 64 KiB minimum.
+        let (_, headers, body) = fetch(&c, &p.url("/json"), Some("gzip")).await;
+        assert!(h(&headers, "content-encoding").is_none());
+        assert_eq!(body.len(), original().len());
+        // Only gzip is offered: a br-only client gets the original.
+        let (_, headers, _) = fetch(&c, &p.url("/text"), Some("br")).await;
+        assert!(h(&headers, "content-encoding").is_none());
+        let (_, headers, body) = fetch(&c, &p.url("/text"), Some("br, gzip;q=0.1")).await;
+        assert_eq!(h(&headers, "content-encoding").as_deref(), Some("gzip"));
+        assert_eq!(decode("gzip", &body), original());
+    })
+    .await;
+}
+
+/// An auth service: `Authorization: Bearer good` → 200 with `X-User: alice` and two
+/// `X-Groups`; anything else → 401 with a JSON body and `WWW-Authenticate`. It records
+/// what it was sent.
+fn auth_service() -> Handler {
+    Arc::new(|seen: &Seen| {
+        let auth = seen.all("authorization").join(",");
+        if auth == "Bearer good" {
+            Reply::new(200, "")
+                .field("x-user", "alice")
+                .field("x-groups", "admins")
+                .field("x-groups", "ops")
+                .field("x-not-copied", "nope")
+        } else {
+            Reply::new(401, "{\"error\":\"login required\"}")
+                .field("content-type", "application/json")
+                .field("www-authenticate", "Bearer realm=\"sso\"")
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_auth_admits_on_2xx_copies_headers_and_relays_refusals() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let auth = Upstream::serve(auth_service(), None).await;
+        let ws = WsEcho::start().await;
+        let dead = free_port();
+        let p = Pylon::start(&dir, |port| {
+            format!(
+                r#"{basic}
+[upstreams.up]
+addrs = [{up}]
+[upstreams.ws]
+addrs = [{ws}]
+[plugins.sso]
+kind = "forward_auth"
+url = "http://{auth}/verify?app=1"
+timeout = "2s"
+upstream_headers = ["X-User", "X-Groups"]
+[plugins.down]
+kind = "forward_auth"
+url = "http://127.0.0.1:{dead}/verify"
+[locations.app]
+upstream = "up"
+path = "/"
+plugins = ["sso"]
+[locations.ws]
+upstream = "ws"
+path = "/ws"
+plugins = ["sso"]
+[locations.broken]
+upstream = "up"
+path = "/broken"
+plugins = ["down"]
+[servers.main]
+addr = "127.0.0.1:{port}"
+locations = ["app", "ws", "broken"]
+"#,
+                basic = dir.basic(""),
+                up = q(&up.addr.to_string()),
+                ws = q(&ws.addr.to_string()),
+                auth = auth.addr,
+            )
+        })
+        .await;
+        for c in [client(), h2c()] {
+            // Refused: the auth service's status, headers and body reach the client.
+            let got = send(c.get(p.url("/data?x=1"))).await;
+            assert_eq!(got.status, 401);
+            assert_eq!(got.body, "{\"error\":\"login required\"}");
+            assert_eq!(got.header("www-authenticate").as_deref(), Some("Bearer realm=\"sso\""));
+            // Admitted: chosen headers copied upstream, client forgeries replaced.
+            let got = send(
+                c.get(p.url("/data?x=1"))
+                    .header("authorization", "Bearer good")
+                    .header("x-user", "mallory"),
+            )
+            .await;
+            assert_eq!(got.status, 200, "{}", got.body);
+            let doc = got.json();
+            assert_eq!(received(&doc, "x-user"), ["alice"]);
+            assert_eq!(received(&doc, "x-groups"), ["admins", "ops"]);
+            assert!(received(&doc, "x-not-copied").is_empty());
+        }
+        assert_eq!(up.hits(), 2, "refused requests never reached the upstream");
+        // What the auth service was asked.
+        let asked = auth.seen();
+        let last = asked.last().expect("auth requests");
+        assert_eq!(last.method, "GET");
+        assert_eq!(last.path(), "/verify");
+        assert!(last.target.ends_with("/verify?app=1"), "{}", last.target);
+        assert_eq!(last.all("x-forwarded-method"), ["GET"]);
+        assert_eq!(last.all("x-forwarded-uri"), ["/data?x=1"]);
+        assert_eq!(last.all("x-forwarded-proto"), ["http"]);
+        assert_eq!(last.all("x-forwarded-for"), ["127.0.0.1"]);
+        // A WebSocket upgrade goes through the same check.
+        let url = format!("ws://127.0.0.1:{}/ws", p.ports[0]);
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let denied = tokio_tungstenite::connect_async(url.as_str()).await;
+        assert!(
+            matches!(&denied, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401),
+            "{denied:?}"
+        );
+        let mut req = url.as_str().into_client_request().expect("ws request");
+        req.headers_mut().insert("authorization", "Bearer good".parse().expect("value"));
+        assert!(tokio_tungstenite::connect_async(req).await.is_ok());
+        // An auth service that is down: 502 with the error page, logged.
+        let got = get(&client(), &p.url("/broken"), None).await;
+        assert_eq!(got.status, 502, "{}", got.body);
+        assert!(got.body.contains("authentication service could not be reached"), "{}", got.body);
+        p.wait_stderr("forward_auth: auth service failed").await;
+    })
+    .await;
+}
