@@ -14,8 +14,9 @@
 //!   (`RUSTC_BOOTSTRAP=1`); see `xtask/src/fuzz.rs`.
 //! - `origin --addr ADDR`: the load bench's origin server (started by the bench itself).
 //!
-//! Load flags: `--cases h1-1k,h2c-1k-m10,...`, `--variants plain,log,metrics`, `--runs N`,
-//! `--duration SECONDS`, `--force` (report ratios even on a busy box), `--no-wait`.
+//! Load flags: `--cases h1-1k,h2c-1k-m10,...`, `--variants plain,log,metrics,plugins` (or
+//! `plugin:KIND`, one per plugin kind), `--runs N`, `--duration SECONDS`, `--force` (report
+//! ratios even on a busy box), `--no-wait`, `--pylon PATH` (measure a prebuilt binary).
 
 mod check_deps;
 mod criterion_summary;

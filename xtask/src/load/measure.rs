@@ -28,9 +28,11 @@ pub(crate) enum Proto {
 
 /// One run of `secs` seconds against `url` with `conns` connections (and `streams`
 /// concurrent streams per connection for HTTP/2), the tool pinned to `cpu`.
+#[allow(clippy::too_many_arguments)] // reason: one call site per tool; a struct would only rename them
 pub(crate) fn load(
     proto: Proto,
     url: &str,
+    headers: &[String],
     secs: u32,
     conns: u32,
     streams: u32,
@@ -42,6 +44,7 @@ pub(crate) fn load(
             let out = Command::new("taskset")
                 .args(["-c", cpu, "timeout", &(secs + 30).to_string()])
                 .args(["wrk", "-t1", "--latency", "--timeout", "5s"])
+                .args(headers.iter().flat_map(|h| ["-H", h.as_str()]))
                 .arg(format!("-c{conns}"))
                 .arg(format!("-d{secs}s"))
                 .arg(url)
@@ -60,6 +63,7 @@ pub(crate) fn load(
             let out = Command::new("taskset")
                 .args(["-c", cpu, "timeout", &(secs + 30).to_string()])
                 .args(["h2load", "-t1"])
+                .args(headers.iter().flat_map(|h| ["-H", h.as_str()]))
                 .arg(format!("-c{conns}"))
                 .arg(format!("-m{streams}"))
                 .arg(format!("-D{secs}"))

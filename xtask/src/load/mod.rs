@@ -16,6 +16,7 @@
 
 mod measure;
 pub(crate) mod origin;
+mod plugin;
 mod report;
 mod sut;
 
@@ -123,6 +124,9 @@ pub(crate) struct Options {
     pub(crate) force: bool,
     /// Seconds to wait for a quiet box before each run.
     pub(crate) quiet_wait: u64,
+    /// A prebuilt `pylon` binary to measure instead of building `--release` (`--pylon PATH`),
+    /// e.g. to compare two builds in one session.
+    pub(crate) pylon: Option<PathBuf>,
 }
 
 impl Options {
@@ -136,6 +140,7 @@ impl Options {
             warmup: 2,
             force: false,
             quiet_wait: 120,
+            pylon: None,
         }
     }
 
@@ -149,10 +154,11 @@ impl Options {
             warmup: 1,
             force: false,
             quiet_wait: 30,
+            pylon: None,
         }
     }
 
-    /// Apply `--cases`, `--variants`, `--runs`, `--duration`, `--force`, `--no-wait`.
+    /// Apply `--cases`, `--variants`, `--runs`, `--duration`, `--force`, `--no-wait`, `--pylon`.
     pub(crate) fn parse_flag(
         &mut self,
         flag: &str,
@@ -173,20 +179,36 @@ impl Options {
             }
             "--variants" => {
                 let v = value()?;
-                self.variants = v
-                    .split(',')
-                    .map(|name| match name {
-                        "plain" => Ok(Variant::Plain),
-                        "log" => Ok(Variant::AccessLog),
-                        "metrics" => Ok(Variant::Metrics),
-                        other => bail!("unknown variant {other:?} (plain, log, metrics)"),
-                    })
-                    .collect::<anyhow::Result<_>>()?;
+                let mut variants = Vec::new();
+                for name in v.split(',') {
+                    match name {
+                        "plain" => variants.push(Variant::Plain),
+                        "log" => variants.push(Variant::AccessLog),
+                        "metrics" => variants.push(Variant::Metrics),
+                        "plugins" => variants.extend(plugin::ALL.map(Variant::Plugin)),
+                        other => {
+                            match other.strip_prefix("plugin:").and_then(plugin::Plugin::parse) {
+                                Some(p) => variants.push(Variant::Plugin(p)),
+                                None => bail!(
+                                    "unknown variant {other:?} (plain, log, metrics, plugins, plugin:KIND \
+                                 with KIND one of {})",
+                                    plugin::ALL.map(|p| p.kind()).join(", ")
+                                ),
+                            }
+                        }
+                    }
+                }
+                self.variants = variants;
             }
             "--runs" => self.runs = value()?.parse().context("--runs N")?,
             "--duration" => self.duration = value()?.parse().context("--duration SECONDS")?,
             "--force" => self.force = true,
             "--no-wait" => self.quiet_wait = 0,
+            "--pylon" => {
+                let path = PathBuf::from(value()?);
+                ensure!(path.is_file(), "--pylon {}: no such file", path.display());
+                self.pylon = Some(path);
+            }
             _ => return Ok(false),
         }
         ensure!(self.runs >= 1 && self.duration >= 1, "--runs and --duration must be at least 1");
@@ -284,7 +306,10 @@ pub(crate) fn run(root: &Path, mut o: Options) -> anyhow::Result<Report> {
         "the load bench needs 2 CPUs (proxy on cpu0, origin and load on cpu1)"
     );
     ensure_tools()?;
-    let pylon = build_pylon(root)?;
+    let pylon = match o.pylon.clone() {
+        Some(path) => path,
+        None => build_pylon(root)?,
+    };
     let files =
         Files::new(std::env::temp_dir().join(format!("pylon-load-bench-{}", std::process::id())))?;
     if o.variants.contains(&Variant::Metrics) && !pylon_serves_admin(&pylon, &files) {
@@ -318,6 +343,8 @@ pub(crate) fn run(root: &Path, mut o: Options) -> anyhow::Result<Report> {
 struct Started {
     proc: Proc,
     url: String,
+    /// Request headers the load tool sends (a plugin variant's credentials).
+    headers: Vec<String>,
 }
 
 fn start_nginx(
@@ -343,7 +370,7 @@ fn start_nginx(
         &log,
     )?;
     sut::wait_port(ports.h1, &mut proc, &log)?;
-    Ok(Started { proc, url: url(case, ports.h1, ports.h2c, ports.tls) })
+    Ok(Started { proc, url: url(case, ports.h1, ports.h2c, ports.tls), headers: Vec::new() })
 }
 
 fn start_pylon(
@@ -356,14 +383,19 @@ fn start_pylon(
 ) -> anyhow::Result<Started> {
     let ports = Ports { h1: sut::free_port()?, h2c: 0, tls: sut::free_port()? };
     let conf = files.dir.join(format!("pylon-{tag}.toml"));
-    std::fs::write(&conf, sut::pylon_conf(files, tag, ports, origin, variant)?)?;
+    let setup = match variant {
+        Variant::Plugin(p) => Some(p.setup(pylon, origin)?),
+        _ => None,
+    };
+    std::fs::write(&conf, sut::pylon_conf(files, tag, ports, origin, variant, setup.as_ref())?)?;
     let log = files.dir.join(format!("pylon-{tag}.out"));
     let mut proc =
         Proc::spawn("pylon", "0", pylon, &["run", "-c", &conf.display().to_string()], &log)?;
     sut::wait_port(ports.h1, &mut proc, &log)?;
     sut::wait_port(ports.tls, &mut proc, &log)?;
     // h2c is served on the plain listener (prior knowledge is sniffed).
-    Ok(Started { proc, url: url(case, ports.h1, ports.h1, ports.tls) })
+    let headers = setup.map(|s| s.headers).unwrap_or_default();
+    Ok(Started { proc, url: url(case, ports.h1, ports.h1, ports.tls), headers })
 }
 
 fn url(case: Case, h1: u16, h2c: u16, tls: u16) -> String {
@@ -388,13 +420,22 @@ fn run_case(
     variant: Variant,
     o: &Options,
 ) -> anyhow::Result<Row> {
-    let tag = format!("{}-{}", case.id, variant.name().replace(' ', "-"));
+    let tag = format!("{}-{}", case.id, variant.name().replace([' ', ':'], "-"));
     let nginx = start_nginx(files, &tag, case, variant, origin_port)?;
     let pylon = start_pylon(pylon, files, &tag, case, variant, origin_port)?;
     let suts = [&nginx, &pylon];
     for s in suts {
-        measure::load(case.proto, &s.url, o.warmup, case.conns, case.streams, "1", &files.dir)
-            .with_context(|| format!("warm-up of {}", s.proc.name))?;
+        measure::load(
+            case.proto,
+            &s.url,
+            &s.headers,
+            o.warmup,
+            case.conns,
+            case.streams,
+            "1",
+            &files.dir,
+        )
+        .with_context(|| format!("warm-up of {}", s.proc.name))?;
     }
     let mut samples = [Samples::default(), Samples::default()];
     for round in 0..o.runs {
@@ -456,7 +497,16 @@ fn one_run(
         measure::cpu_seconds(origin.pid())?,
     );
     let (busy0, tools0) = (measure::busy_seconds()?, measure::reaped_children_cpu());
-    let load = measure::load(case.proto, &me.url, secs, case.conns, case.streams, "1", &files.dir)?;
+    let load = measure::load(
+        case.proto,
+        &me.url,
+        &me.headers,
+        secs,
+        case.conns,
+        case.streams,
+        "1",
+        &files.dir,
+    )?;
     let (busy1, tools1) = (measure::busy_seconds()?, measure::reaped_children_cpu());
     let used = measure::cpu_seconds(pid)? - cpu0;
     let ours = used

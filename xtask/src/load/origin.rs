@@ -2,8 +2,9 @@
 //! runtime), started by the load bench as `xtask origin --addr 127.0.0.1:PORT` in a process
 //! of its own so that it can be pinned to a CPU and its CPU time kept apart from the proxy's.
 //!
-//! `GET /1k` answers 1024 bytes, `GET /1m` 1 MiB (`application/octet-stream`, keep-alive);
-//! any other path is a 404. Bodies are built once and shared (a refcount per response).
+//! `GET /1k` answers 1024 bytes, `GET /1m` 1 MiB (`text/plain`, so a compression plugin
+//! applies; keep-alive), `/auth` an empty 200 (the forward_auth plugin's auth service); any
+//! other path is a 404. Bodies are built once and shared (a refcount per response).
 
 use std::convert::Infallible;
 
@@ -48,6 +49,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                     let resp = match body_size(req.uri().path()) {
                         Some(1024) => ok(small.clone()),
                         Some(_) => ok(large.clone()),
+                        None if req.uri().path() == "/auth" => {
+                            Response::builder().body(Full::new(Bytes::new()))
+                        }
                         None => Response::builder()
                             .status(StatusCode::NOT_FOUND)
                             .body(Full::new(Bytes::from_static(b"not found\n"))),
@@ -65,5 +69,5 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 }
 
 fn ok(body: Bytes) -> Result<Response<Full<Bytes>>, hyper::http::Error> {
-    Response::builder().header("content-type", "application/octet-stream").body(Full::new(body))
+    Response::builder().header("content-type", "text/plain").body(Full::new(body))
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::{Options, Row, Samples};
+use super::{Options, Row, Samples, sut::Variant};
 
 /// The figures of a load bench.
 #[derive(Debug)]
@@ -95,10 +95,20 @@ impl Report {
         );
         let _ = writeln!(
             t,
-            "| case | variant | nginx rps | pylon rps | nginx p99 ms | pylon p99 ms | nginx CPU µs/req | pylon CPU µs/req | **CPU pylon/nginx** | rps pylon/nginx | p99 pylon/nginx | nginx RSS MiB | pylon RSS MiB | errors n/p |"
+            "| case | variant | nginx rps | pylon rps | nginx p99 ms | pylon p99 ms | nginx CPU µs/req | pylon CPU µs/req | **CPU pylon/nginx** | pylon CPU vs plain | rps pylon/nginx | p99 pylon/nginx | nginx RSS MiB | pylon RSS MiB | errors n/p |"
         );
-        let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for r in &self.rows {
+            // What the variant costs Pylon: against the plain row of the same case, same run.
+            let vs_plain = self
+                .rows
+                .iter()
+                .find(|p| p.case.id == r.case.id && p.variant == Variant::Plain)
+                .filter(|_| r.variant != Variant::Plain)
+                .map_or(String::new(), |p| {
+                    let (v, base) = (r.pylon.median_cpu(), p.pylon.median_cpu());
+                    format!("{:+.2} µs ({:+.1}%)", v - base, (v / base - 1.0) * 100.0)
+                });
             let busy = r.nginx.busy() || r.pylon.busy();
             let ratio = |p: f64, n: f64| {
                 if busy && !self.force { "busy".to_owned() } else { format!("{:.2}×", p / n) }
@@ -106,7 +116,7 @@ impl Report {
             let flag = if busy { " ⚠ busy" } else { "" };
             let _ = writeln!(
                 t,
-                "| {}{flag} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2}{} | {:.2}{} | **{}** | {} | {} | {:.1} | {:.1} | {}/{} |",
+                "| {}{flag} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2}{} | {:.2}{} | **{}** | {vs_plain} | {} | {} | {:.1} | {:.1} | {}/{} |",
                 r.case.title,
                 r.variant.name(),
                 r.nginx.median_rps(),

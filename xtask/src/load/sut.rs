@@ -11,6 +11,8 @@ use std::{
 
 use anyhow::{Context, bail};
 
+use super::plugin::{Plugin, Setup};
+
 /// A child process stopped (TERM, then KILL after 3 s) when dropped — only that PID.
 #[derive(Debug)]
 pub(crate) struct Proc {
@@ -103,14 +105,18 @@ pub(crate) enum Variant {
     /// Pylon's admin listener with Prometheus metrics on (nginx: as `Plain`; it has no
     /// metrics of its own to turn on).
     Metrics,
+    /// One plugin on Pylon's location, set up so that the requests pass it (nginx: as
+    /// `Plain`).
+    Plugin(Plugin),
 }
 
 impl Variant {
-    pub(crate) fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> String {
         match self {
-            Variant::Plain => "plain",
-            Variant::AccessLog => "access log",
-            Variant::Metrics => "metrics",
+            Variant::Plain => "plain".into(),
+            Variant::AccessLog => "access log".into(),
+            Variant::Metrics => "metrics".into(),
+            Variant::Plugin(p) => format!("plugin {}", p.kind()),
         }
     }
 }
@@ -159,7 +165,7 @@ pub(crate) fn nginx_conf(
     let d = files.dir.display();
     let log = match variant {
         Variant::AccessLog => format!("access_log {d}/nginx-{tag}-access.log combined;"),
-        Variant::Plain | Variant::Metrics => "access_log off;".to_owned(),
+        Variant::Plain | Variant::Metrics | Variant::Plugin(_) => "access_log off;".to_owned(),
     };
     format!(
         "daemon off;\nmaster_process on;\nworker_processes 1;\npid {d}/nginx-{tag}.pid;\n\
@@ -189,23 +195,28 @@ pub(crate) fn pylon_conf(
     ports: Ports,
     origin: u16,
     variant: Variant,
+    plugin: Option<&Setup>,
 ) -> anyhow::Result<String> {
     let d = files.dir.display();
     let log = match variant {
         Variant::AccessLog => {
             format!("access_log = \"combined\"\naccess_log_path = \"{d}/pylon-{tag}-access.log\"\n")
         }
-        Variant::Plain | Variant::Metrics => String::new(),
+        Variant::Plain | Variant::Metrics | Variant::Plugin(_) => String::new(),
     };
     let admin = match variant {
         Variant::Metrics => format!("[admin]\naddr = \"127.0.0.1:{}\"\n", free_port()?),
-        Variant::Plain | Variant::AccessLog => String::new(),
+        Variant::Plain | Variant::AccessLog | Variant::Plugin(_) => String::new(),
+    };
+    let (plugins, table) = match plugin {
+        Some(setup) => ("plugins = [\"bench\"]\n", setup.table.as_str()),
+        None => ("", ""),
     };
     Ok(format!(
         "[basic]\nthreads = 1\ngrace_period = \"1s\"\ngraceful_shutdown_timeout = \"1s\"\n\
 pid_file = \"{d}/pylon-{tag}.pid\"\nupgrade_sock = \"{d}/pylon-{tag}.sock\"\nlog_level = \"warn\"\n\
 [upstreams.origin]\naddrs = [\"127.0.0.1:{origin}\"]\n\
-[locations.all]\nupstream = \"origin\"\npath = \"/\"\n\
+[locations.all]\nupstream = \"origin\"\npath = \"/\"\n{plugins}{table}\
 [servers.plain]\naddr = \"127.0.0.1:{h1}\"\nlocations = [\"all\"]\n{log}\
 [servers.tls]\naddr = \"127.0.0.1:{tls}\"\nlocations = [\"all\"]\ntls_cert = \"{cert}\"\ntls_key = \"{key}\"\n{log}\
 {admin}",
