@@ -27,7 +27,7 @@ impl Setup {
         let ca = Ca::new(dir.path(), "ca");
         let leaf = ca.leaf(dir.path(), "localhost", &["localhost"]);
         let log = dir.join("access.log");
-        let locations = "locations = [\"admin\", \"exact\", \"regex\", \"hosted\", \"all\"]\n\
+        let locations = "locations = [\"admin\", \"exact\", \"regex\", \"hosted\", \"api\", \"all\"]\n\
                          access_log = \"{location} {host} {path} {uri} {status}\"\n";
         let p = Pylon::start_n(&dir, 2, |ports| {
             format!(
@@ -37,6 +37,8 @@ impl Setup {
                  [locations.regex]\npath = \"~^/private/\"\nreturn = \"403 regex\"\n\
                  [locations.hosted]\nhost = \"admin.example.test\"\nupstream = \"app\"\n\
                  proxy_set_headers = [\"X-Location: hosted\", \"X-Host: $host\"]\n\
+                 [locations.api]\npath = \"/api/\"\nrewrite = \"^/api/(.*)$ /v2/$1\"\n\
+                 upstream = \"app\"\n\
                  [locations.all]\npath = \"\"\nupstream = \"app\"\n\
                  proxy_set_headers = [\"X-Location: all\", \"X-Host: $host\", \"X-Uri: $uri\"]\n\
                  [servers.main]\naddr = \"127.0.0.1:{p0}\"\nenable_h2 = true\n{locations}\
@@ -208,6 +210,24 @@ async fn the_upstream_receives_the_path_routing_saw() {
         let lines = s.log_lines(cases.len()).await;
         assert_eq!(lines[1], "all h /a/c /a/c?x=/../admin&y=%61 200");
         assert_eq!(lines[2], "all h /x/..%2Fadmin /x/..%2Fadmin 200");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewrite_works_on_the_normal_path() {
+    bounded(async {
+        let s = Setup::start().await;
+        for (target, want) in [
+            ("/api/a?q=/../x", "/v2/a?q=/../x"),
+            ("/x/../api/%61", "/v2/a"),
+            ("/%61pi//b/./c", "/v2/b/c"),
+            ("/api/x/..%2Fy", "/v2/x/..%2Fy"),
+        ] {
+            let r = s.get(target.as_bytes()).await;
+            assert_eq!(r.status, 200, "{target}: {}", r.text());
+            assert_eq!(echo(&r.text())["uri"], want, "{target}");
+        }
     })
     .await;
 }
