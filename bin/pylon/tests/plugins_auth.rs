@@ -202,6 +202,53 @@ async fn basic_auth_checks_argon2_hashes_hides_credentials_and_logs_without_secr
     .await;
 }
 
+/// The peak resident memory of a process, from /proc (Linux), in KiB.
+fn peak_rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// Each argon2id verification takes 19 MiB: a flood of wrong passwords on parallel
+/// connections must queue for the per-CPU verification slots, not take 19 MiB each (64 at once
+/// took over a GiB before the bound).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_verifications_are_bounded_under_a_flood_of_wrong_passwords() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let ws = WsEcho::start().await;
+        let hash = pylon_admin::hash_password("s3cret-pw").expect("hash");
+        let plugins = format!(
+            "[plugins.staff]\nkind = \"basic_auth\"\nusers = [{}]\n",
+            q(&format!("alice:{hash}"))
+        );
+        let p =
+            Pylon::start(&dir, |port| config(&dir, &up, &ws, port, &plugins, "\"staff\"")).await;
+        let before = peak_rss_kib(p.pid());
+        let floods: Vec<_> = (0..64)
+            .map(|i| {
+                let url = p.url("/x");
+                tokio::spawn(async move {
+                    let c = client();
+                    send(c.get(url).basic_auth("alice", Some(format!("guess-{i}")))).await.status
+                })
+            })
+            .collect();
+        for f in floods {
+            assert_eq!(f.await.expect("request"), 401);
+        }
+        let got = send(client().get(p.url("/x")).basic_auth("alice", Some("s3cret-pw"))).await;
+        assert_eq!(got.status, 200, "the right password still works after the flood");
+        let grew = peak_rss_kib(p.pid()).saturating_sub(before);
+        assert!(grew < 256 * 1024, "peak RSS grew by {} MiB during the flood", grew / 1024);
+    })
+    .await;
+}
+
 fn sha256_hex(s: &str) -> String {
     ring::digest::digest(&ring::digest::SHA256, s.as_bytes())
         .as_ref()

@@ -14,7 +14,10 @@
 //! (argon2 is slow on purpose); a successful user and password pair is remembered (as a
 //! SHA-256 digest, in memory, up to 1024 pairs) so later requests cost a hash, not an
 //! argon2 verification. Unknown users are verified against a dummy hash, so the answer takes
-//! as long as for a wrong password.
+//! as long as for a wrong password. At most one verification per CPU runs at a time, across
+//! every basic_auth plugin of the process (each takes 19 MiB and tens of milliseconds with the
+//! default argon2id parameters); the others wait their turn, so a flood of wrong passwords
+//! costs queueing time, not memory.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -131,6 +134,29 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// The process-wide bound on argon2 verifications running at once: one per CPU.
+fn verifications() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
+}
+
+/// Verify `password` against `hash` on a blocking thread once `verifications()` has a permit.
+async fn verify_bounded(password: String, hash: String) -> bool {
+    blocking_with_permit(verifications(), move || verify(&password, &hash)).await.unwrap_or(false)
+}
+
+/// Run `work` on tokio's blocking pool while holding one of `permits`; `None` when the
+/// semaphore is closed or the work panicked.
+async fn blocking_with_permit<T: Send + 'static>(
+    permits: &tokio::sync::Semaphore,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let _permit = permits.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 fn verify(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
@@ -155,9 +181,7 @@ impl Plugin for BasicAuth {
             let key = digest(&user, &password, &hash);
             let cached = known && self.verified.lock().is_ok_and(|v| v.contains(&key));
             let ok = cached || {
-                let verified = tokio::task::spawn_blocking(move || verify(&password, &hash))
-                    .await
-                    .unwrap_or(false);
+                let verified = verify_bounded(password, hash).await;
                 known && verified
             };
             if !ok {
@@ -232,6 +256,35 @@ mod tests {
         twice: ["users" => users(&[&format!("a:{HASH}"), &format!("a:{HASH}")])] => Err("listed twice");
         missing: [] => Err("set `users");
         bad_realm: ["users" => users(&[&format!("a:{HASH}")]), "realm" => Value::Str("a\"b".into())] => Err("cannot contain quotes");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn blocking_work_runs_at_most_as_many_at_once_as_there_are_permits() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static RUNNING: AtomicUsize = AtomicUsize::new(0);
+        static PEAK: AtomicUsize = AtomicUsize::new(0);
+        let permits = Arc::new(tokio::sync::Semaphore::new(2));
+        let tasks: Vec<_> = (0..12)
+            .map(|i| {
+                let permits = Arc::clone(&permits);
+                tokio::spawn(async move {
+                    blocking_with_permit(&permits, move || {
+                        let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+                        PEAK.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        RUNNING.fetch_sub(1, Ordering::SeqCst);
+                        i
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut done = Vec::new();
+        for t in tasks {
+            done.push(t.await.unwrap());
+        }
+        assert_eq!(done, (0..12).map(Some).collect::<Vec<_>>(), "every piece of work ran");
+        assert_eq!(PEAK.load(Ordering::SeqCst), 2, "two at once, never more");
     }
 
     #[test]
