@@ -1,6 +1,7 @@
-//! Plugins that work on bodies and sub-requests (issue 12): compression (gzip, zstd
-//! through pingora's module, decoded here to the original) and forward_auth — through the
-//! real binary with raw h1 bytes and an h2c client.
+//! Plugins that work on bodies and sub-requests (issue 12): compression (gzip and zstd
+//! through pingora's module, brotli by Pylon's own encoder; decoded here and by curl to the
+//! original) and forward_auth — through the real binary with raw h1 bytes, an h2c client
+//! and curl.
 
 use std::{io::Read as _, sync::Arc, time::Duration};
 
@@ -50,6 +51,10 @@ fn decode(encoding: &str, body: &[u8]) -> String {
             flate2::read::GzDecoder::new(body).read_to_end(&mut out).expect("gzip body");
         }
         "zstd" => out = zstd::decode_all(body).expect("zstd body"),
+        // Strict: a stream without its last meta-block is an error, not a short body.
+        "br" => {
+            brotli::Decompressor::new(body, 4096).read_to_end(&mut out).expect("brotli body");
+        }
         other => panic!("unexpected encoding {other}"),
     }
     String::from_utf8(out).expect("utf-8")
@@ -105,10 +110,15 @@ locations = ["all"]
         for (ae, coding) in [
             ("zstd", "zstd"),
             ("gzip", "gzip"),
-            ("gzip;q=0.5, br;q=0.9, zstd;q=0.6", "zstd"),
-            ("gzip;q=0.9, br;q=1, zstd;q=0", "gzip"),
+            ("br", "br"),
+            ("gzip;q=0.5, br;q=0.9, zstd;q=0.6", "br"),
+            ("gzip;q=0.5, br;q=0.6, zstd;q=0.9", "zstd"),
+            ("gzip;q=0.9, br;q=1, zstd;q=0", "br"),
+            ("gzip;q=0.9, br;q=0, zstd;q=0", "gzip"),
             ("gzip, br, zstd", "zstd"),
-            ("*;q=0.1, zstd;q=0", "gzip"),
+            ("gzip, deflate, br", "br"),
+            ("*;q=0.1, zstd;q=0", "br"),
+            ("*;q=0.1, zstd;q=0, br;q=0", "gzip"),
         ] {
             let (status, headers, body) = fetch(&c, &p.url("/text"), Some(ae)).await;
             assert_eq!(status, 200);
@@ -124,10 +134,8 @@ locations = ["all"]
             assert!(body.len() < want.len() / 4, "{coding}: {} bytes", body.len());
             assert_eq!(decode(coding, &body), want, "{coding} body decodes to the original");
         }
-        // No Accept-Encoding, or only identity: as the origin sent it, with Vary.
-        // br is not offered (see the compression module docs: pingora's encoder never ends
-        // its stream).
-        for ae in [None, Some("identity"), Some("gzip;q=0"), Some("br")] {
+        // No Accept-Encoding, only identity, or only refusals: as the origin sent it, with Vary.
+        for ae in [None, Some("identity"), Some("gzip;q=0"), Some("br;q=0, deflate")] {
             let (_, headers, body) = fetch(&c, &p.url("/json"), ae).await;
             assert!(h(&headers, "content-encoding").is_none(), "{ae:?}");
             assert_eq!(body, want.as_bytes());
@@ -167,6 +175,20 @@ locations = ["all"]
         assert_eq!(r.header("transfer-encoding").as_deref(), Some("chunked"));
         assert!(!r.has("content-length"));
         assert_eq!(decode("gzip", &r.message.body), want);
+        // The same for brotli (Pylon's encoder), with Accept-Ranges gone and a weak ETag.
+        let ex = exchange(
+            p.addr(),
+            b"GET /text HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip;q=0.5, br\r\nConnection: close\r\n\r\n",
+            Duration::from_secs(5),
+        )
+        .await;
+        let r = ex.only();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-encoding").as_deref(), Some("br"));
+        assert_eq!(r.header("transfer-encoding").as_deref(), Some("chunked"));
+        assert_eq!(r.header("etag").as_deref(), Some("W/\"v1\""));
+        assert!(!r.has("content-length"));
+        assert_eq!(decode("br", &r.message.body), want);
         // HEAD: no body to compress, the origin's length stays.
         let ex = exchange(
             p.addr(),
@@ -346,6 +368,171 @@ locations = ["app", "ws", "broken"]
         assert_eq!(got.status, 502, "{}", got.body);
         assert!(got.body.contains("authentication service could not be reached"), "{}", got.body);
         p.wait_stderr("forward_auth: auth service failed").await;
+    })
+    .await;
+}
+
+/// `curl --compressed` (libcurl's own brotli, gzip and zstd decoders, as strict as a
+/// browser's) with `extra` arguments: (exit code, response head, decoded body). curl exits
+/// 61 on a body it cannot decode.
+async fn curl(url: &str, extra: &[&str]) -> (i32, String, Vec<u8>) {
+    let dir = Dir::new();
+    let (head, body) = (dir.join("head"), dir.join("body"));
+    let mut args: Vec<String> =
+        ["-sS", "--compressed", "--max-time", "30", "-D"].iter().map(|s| s.to_string()).collect();
+    args.push(head.display().to_string());
+    args.push("-o".into());
+    args.push(body.display().to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push(url.to_owned());
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("curl").args(&args).status().expect("curl runs")
+    })
+    .await
+    .expect("curl task");
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(&head).unwrap_or_default().to_ascii_lowercase(),
+        std::fs::read(&body).unwrap_or_default(),
+    )
+}
+
+/// A 4 MiB text body that compresses, different on every line.
+fn big_body() -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 << 20);
+    let mut i = 0u64;
+    while out.len() < 4 << 20 {
+        out.extend_from_slice(
+            format!("{i:08} {:016x} streamed through the proxy and compressed\n", i * 2654435761)
+                .as_bytes(),
+        );
+        i += 1;
+    }
+    out.truncate(4 << 20);
+    out
+}
+
+/// An origin answer: `body` chunked in 64 KiB chunks, no Content-Length (a streamed body
+/// of unknown length).
+fn chunked_answer(body: &[u8]) -> Vec<u8> {
+    let mut out =
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+    for chunk in body.chunks(64 * 1024) {
+        out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brotli_bodies_decode_with_curl_on_h1_and_h2_streamed_large_and_own_responses() {
+    bounded(async {
+        let dir = Dir::new();
+        let origin = Upstream::serve(content_origin(), None).await;
+        let big = big_body();
+        let answer = chunked_answer(&big);
+        let streamer =
+            pylon_testkit::RawOrigin::with(move |_| pylon_testkit::Answer::raw(answer.clone()))
+                .await;
+        let long = "pong ".repeat(100);
+        let p = Pylon::start(&dir, |port| {
+            format!(
+                r#"{basic}
+[upstreams.o]
+addrs = [{o}]
+[upstreams.big]
+addrs = [{big}]
+[plugins.br]
+kind = "compression"
+algorithms = ["br"]
+[plugins.br_all]
+kind = "compression"
+algorithms = ["br", "gzip"]
+brotli_level = 11
+min_size = 0
+[plugins.nobody]
+kind = "ip_restriction"
+deny = ["127.0.0.0/8"]
+[locations.big]
+upstream = "big"
+path = "/big"
+plugins = ["br"]
+[locations.pong]
+return = "200 {long}"
+path = "/pong"
+plugins = ["br_all"]
+[locations.denied]
+upstream = "o"
+path = "/denied"
+plugins = ["br_all", "nobody"]
+[locations.all]
+upstream = "o"
+path = "/"
+plugins = ["br"]
+[servers.main]
+addr = "127.0.0.1:{port}"
+locations = ["big", "pong", "denied", "all"]
+"#,
+                basic = dir.basic(""),
+                o = q(&origin.addr.to_string()),
+                big = q(&streamer.addr.to_string()),
+            )
+        })
+        .await;
+        let want = original();
+        for proto in ["--http1.1", "--http2-prior-knowledge"] {
+            // A proxied body with a Content-Length, and a streamed 4 MiB one without.
+            let (code, head, body) = curl(&p.url("/text"), &[proto]).await;
+            assert_eq!(code, 0, "{proto}: curl decodes the brotli body\n{head}");
+            assert!(head.contains("content-encoding: br"), "{proto}\n{head}");
+            assert!(head.contains("vary: accept-encoding"), "{proto}\n{head}");
+            assert!(!head.contains("content-length"), "{proto}\n{head}");
+            assert!(body == want.as_bytes(), "{proto}: {} of {} bytes", body.len(), want.len());
+            let (code, head, body) = curl(&p.url("/big"), &[proto]).await;
+            assert_eq!(code, 0, "{proto}: curl decodes the streamed brotli body\n{head}");
+            assert!(head.contains("content-encoding: br"), "{proto}\n{head}");
+            assert!(body == big, "{proto}: {} of {} bytes decoded", body.len(), big.len());
+            // Responses Pylon writes itself: a `return` and a plugin's error page, sent
+            // with the encoded length.
+            let (code, head, body) = curl(&p.url("/pong"), &[proto]).await;
+            assert_eq!(code, 0, "{proto}\n{head}");
+            assert!(head.contains("content-encoding: br"), "{proto}\n{head}");
+            assert!(head.contains("content-length"), "{proto}\n{head}");
+            assert_eq!(String::from_utf8_lossy(&body), long, "{proto}");
+            let (code, head, body) = curl(&p.url("/denied"), &[proto]).await;
+            assert_eq!(code, 0, "{proto}\n{head}");
+            assert!(head.contains(" 403"), "{proto}\n{head}");
+            assert!(head.contains("content-encoding: br"), "{proto}\n{head}");
+            assert!(String::from_utf8_lossy(&body).contains("403"), "{proto}");
+        }
+        // The streamed body arrives in many chunks (the encoder emits as it goes) and
+        // compresses; decoded here too, by the brotli crate.
+        let ex = exchange(
+            p.addr(),
+            b"GET /big HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br\r\nConnection: close\r\n\r\n",
+            Duration::from_secs(10),
+        )
+        .await;
+        let r = ex.only();
+        assert_eq!(r.header("content-encoding").as_deref(), Some("br"));
+        assert!(r.message.chunk_sizes.len() > 2, "chunks: {:?}", r.message.chunk_sizes);
+        assert!(r.message.body.len() < big.len() / 3, "{} bytes", r.message.body.len());
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&r.message.body[..], 4096).read_to_end(&mut out).expect("br");
+        assert!(out == big, "{} of {} bytes", out.len(), big.len());
+        // The same response over h2c with the brotli crate: keep-alive reuse works after
+        // a compressed body (two requests on one connection).
+        let c = h2c();
+        for _ in 0..2 {
+            let (status, headers, body) =
+                fetch(&c, &p.url("/text"), Some("br;q=0.8, gzip;q=0.2")).await;
+            assert_eq!(status, 200);
+            assert_eq!(h(&headers, "content-encoding").as_deref(), Some("br"));
+            assert_eq!(decode("br", &body), want);
+        }
     })
     .await;
 }

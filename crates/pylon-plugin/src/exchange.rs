@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
+use crate::br::BrotliEncoder;
+
 /// The downstream request as the plugins see it in the request phase.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
@@ -121,6 +123,9 @@ pub struct State {
     /// `compression`'s choice from `Accept-Encoding`: `Some(None)` = nothing acceptable
     /// (or HEAD), `Some(Some(i))` = coding `i`.
     pub(crate) compression: Option<Option<usize>>,
+    /// The brotli encoder of this response, when `compression` chose `br` for it (boxed:
+    /// requests without it keep a small state).
+    pub(crate) brotli: Option<Box<BrotliEncoder>>,
     /// In-flight counts held until the request ends (`limit`'s `concurrent`).
     pub(crate) inflight: Vec<pingora_limits::inflight::Guard>,
     /// Headers to add to the response.
@@ -133,5 +138,39 @@ impl State {
     /// The request id a `request_id` plugin chose (honoured or generated), if any.
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
+    }
+
+    /// The response body phase (`response_body_filter`, and the body of a response the
+    /// proxy writes itself): when the response phase chose a coding Pylon runs itself
+    /// (brotli), replaces `body` with its encoding so far; `end_of_stream` ends the encoded
+    /// stream, so the last chunk carries its end. An empty result becomes `None` (nothing
+    /// to send yet). Without such a coding, does nothing (one branch).
+    ///
+    /// # Errors
+    /// The encoder's I/O error (writing into memory: not expected in practice).
+    pub fn response_body(
+        &mut self,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+    ) -> std::io::Result<()> {
+        let Some(encoder) = self.brotli.as_mut() else { return Ok(()) };
+        let mut out = match body.as_deref() {
+            Some(input) if !input.is_empty() => encoder.encode(input)?,
+            _ => Bytes::new(),
+        };
+        if end_of_stream {
+            if let Some(encoder) = self.brotli.take() {
+                let tail = encoder.finish();
+                out = if out.is_empty() { tail } else { [out, tail].concat().into() };
+            }
+        }
+        *body = (!out.is_empty()).then_some(out);
+        Ok(())
+    }
+
+    /// Whether this response's body is encoded by [`State::response_body`] (the response
+    /// phase chose brotli for it and its end has not been written yet).
+    pub fn encodes_body(&self) -> bool {
+        self.brotli.is_some()
     }
 }

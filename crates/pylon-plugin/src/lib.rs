@@ -8,7 +8,8 @@
 //! builds one [`Chain`] per location (its server's plugins, then its own) and calls the
 //! chain from its pingora phases: [`Chain::request`] in `request_filter` (after the
 //! location is chosen), [`Chain::upstream_request`] in `upstream_request_filter`,
-//! [`Chain::response`] in `response_filter`. A location without plugins has an empty chain
+//! [`Chain::response`] in `response_filter`, [`State::response_body`] in
+//! `response_body_filter` (brotli bodies). A location without plugins has an empty chain
 //! and a [`State`] that allocates nothing.
 //!
 //! ```
@@ -43,6 +44,7 @@
 //! instances are immutable apart from their shared counters; the order of a chain is the
 //! order of the config (server plugins first).
 
+mod br;
 mod exchange;
 mod kinds;
 mod net;
@@ -55,8 +57,8 @@ pub use kinds::{
     KINDS,
     basic_auth::DEFAULT_BASIC_AUTH_REALM,
     compression::{
-        DEFAULT_COMPRESSION_MIN_SIZE, DEFAULT_COMPRESSION_TYPES, DEFAULT_GZIP_LEVEL,
-        DEFAULT_ZSTD_LEVEL,
+        DEFAULT_BROTLI_LEVEL, DEFAULT_COMPRESSION_ALGORITHMS, DEFAULT_COMPRESSION_MIN_SIZE,
+        DEFAULT_COMPRESSION_TYPES, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL,
     },
     cors::DEFAULT_CORS_METHODS,
     forward_auth::DEFAULT_FORWARD_AUTH_TIMEOUT,

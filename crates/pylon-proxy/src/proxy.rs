@@ -9,7 +9,8 @@
 //! | `upstream_peer` | healthy peer not tried yet (503 when none) |
 //! | `fail_to_connect` | retry on another peer up to `retries` |
 //! | `upstream_request_filter` | rewrite (query kept), request header program |
-//! | `response_filter` | response header program |
+//! | `response_filter` | response header program, plugins' response step |
+//! | `response_body_filter` | plugins' body encoding (brotli) |
 //! | `fail_to_proxy` | the error page (502/503/504/4xx) |
 //! | `logging` | counters and the access-log line |
 
@@ -199,6 +200,19 @@ impl PylonHttp {
             session.write_response_header(Box::new(resp), true).await?;
             return Ok(());
         }
+        // A body a plugin encodes (brotli) is whole here: send its encoded length.
+        let body = if ctx.plugins.encodes_body()
+            && resp.headers.get(http::header::CONTENT_ENCODING).is_some_and(|v| v == "br")
+        {
+            let mut encoded = Some(body);
+            ctx.plugins
+                .response_body(&mut encoded, true)
+                .or_err(ErrorType::InternalError, "while encoding the response body")?;
+            resp.remove_header(&http::header::TRANSFER_ENCODING);
+            encoded.unwrap_or_default()
+        } else {
+            body
+        };
         let _ = resp.insert_header(http::header::CONTENT_LENGTH, body.len());
         session.write_response_header(Box::new(resp), false).await?;
         session.write_response_body(Some(body), true).await
@@ -579,6 +593,19 @@ impl ProxyHttp for PylonHttp {
             location.plugins.response(&mut ctx.plugins, upstream_response, modules);
         }
         Ok(())
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<Option<Duration>> {
+        ctx.plugins
+            .response_body(body, end_of_stream)
+            .or_err(ErrorType::InternalError, "while encoding the response body")?;
+        Ok(None)
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {

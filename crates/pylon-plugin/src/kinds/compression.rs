@@ -1,11 +1,14 @@
-//! `kind = "compression"`: gzip and zstd response compression by `Accept-Encoding`
-//! q-values, done by pingora's own compression module (enabled per request).
+//! `kind = "compression"`: gzip, brotli and zstd response compression by
+//! `Accept-Encoding` q-values. gzip and zstd are done by pingora's own compression module
+//! (enabled per request); brotli by Pylon's streaming encoder (`crate::br`, the `brotli`
+//! crate), because pingora 0.9.1's never ends its stream.
 //!
 //! ```toml
-//! [plugins.gzip]
+//! [plugins.squeeze]
 //! kind = "compression"
-//! algorithms = ["zstd", "gzip"]         # preference among equal q-values (default)
+//! algorithms = ["zstd", "br", "gzip"]   # preference among equal q-values (default)
 //! gzip_level = 6                        # 1..=9 (default 6)
+//! brotli_level = 6                      # 0..=11 (default 6)
 //! zstd_level = 3                        # 1..=22 (default 3)
 //! min_size = "256b"                     # smaller responses (by Content-Length) stay as they are
 //! content_types = ["text/*", "application/json"]   # exact types or "type/*"
@@ -19,8 +22,10 @@
 //! not say `Cache-Control: no-transform`, has a listed content type, and is not known to be
 //! smaller than `min_size`. Such an eligible response always gets `Vary: Accept-Encoding`,
 //! whether or not this client gets it compressed. Compressing drops `Content-Length` (h1
-//! streams it chunked, h2 in frames), sets `Content-Encoding` and weakens a strong `ETag`.
-//! Responses the proxy writes itself (`return`, error pages of plugins) pass the same way.
+//! streams it chunked, h2 in frames) and `Accept-Ranges`, sets `Content-Encoding` and
+//! weakens a strong `ETag` (an invalid one is dropped). Responses the proxy writes itself
+//! (`return`, error pages of plugins) pass the same way (brotli then sends the compressed
+//! length).
 
 use std::future::Future;
 
@@ -32,16 +37,19 @@ use pingora_core::{
 use pingora_http::{RequestHeader, ResponseHeader};
 
 use crate::{
+    br::BrotliEncoder,
     exchange::{Request, State, Verdict},
     plugin::{Phases, Plugin, add_vary},
     spec::{Options, Value},
 };
 
 pub(crate) const OPTIONS: &[&str] =
-    &["algorithms", "gzip_level", "zstd_level", "min_size", "content_types"];
+    &["algorithms", "gzip_level", "brotli_level", "zstd_level", "min_size", "content_types"];
 
 /// Default `gzip_level`.
 pub const DEFAULT_GZIP_LEVEL: u32 = 6;
+/// Default `brotli_level`: ngx_brotli's default `brotli_comp_level`.
+pub const DEFAULT_BROTLI_LEVEL: u32 = 6;
 /// Default `zstd_level`.
 pub const DEFAULT_ZSTD_LEVEL: u32 = 3;
 /// Default `min_size` in bytes.
@@ -63,32 +71,41 @@ pub const DEFAULT_COMPRESSION_TYPES: &[&str] = &[
     "font/otf",
 ];
 
-/// Why `br` is refused: pingora 0.9.1's brotli encoder ends a body with a flush instead of
-/// the end of the stream (`CompressorWriter::flush`, never `finish`), so the last meta-block
-/// is missing and strict decoders (browsers, curl, the brotli crate) reject the body.
-const BROTLI_REFUSED: &str = "br is not offered: pingora 0.9.1's brotli encoder never ends the \
-     stream (it flushes instead of finishing), so browsers and curl reject its bodies; use \
-     zstd or gzip";
+/// Default `algorithms`: preference among codings of equal q-value.
+pub const DEFAULT_COMPRESSION_ALGORITHMS: &[&str] = &["zstd", "br", "gzip"];
 
 /// One configured coding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Coding {
     Gzip,
+    Brotli,
     Zstd,
 }
 
 impl Coding {
+    /// The content-coding token (RFC 9110 §8.4.1, RFC 7932 §13 for `br`).
     fn name(self) -> &'static str {
         match self {
             Coding::Gzip => "gzip",
+            Coding::Brotli => "br",
             Coding::Zstd => "zstd",
         }
     }
 
-    fn algorithm(self) -> Algorithm {
+    /// pingora's algorithm, for the codings its module runs (brotli is Pylon's own).
+    fn algorithm(self) -> Option<Algorithm> {
         match self {
-            Coding::Gzip => Algorithm::Gzip,
-            Coding::Zstd => Algorithm::Zstd,
+            Coding::Gzip => Some(Algorithm::Gzip),
+            Coding::Zstd => Some(Algorithm::Zstd),
+            Coding::Brotli => None,
+        }
+    }
+
+    fn from_index(i: usize) -> Coding {
+        match i {
+            0 => Coding::Gzip,
+            1 => Coding::Brotli,
+            _ => Coding::Zstd,
         }
     }
 
@@ -153,10 +170,12 @@ fn pingora_compresses(t: &str) -> bool {
 
 pub(crate) struct Compression {
     codings: Vec<Coding>,
-    levels: [u32; 2],
+    /// Levels by [`index`]: gzip, brotli, zstd.
+    levels: [u32; 3],
     min_size: u64,
     types: Vec<TypeRule>,
-    /// `Accept-Encoding: gzip`, `zstd`: fed to pingora's module for the coding chosen.
+    /// `Accept-Encoding: gzip`, `br`, `zstd` by [`index`]: fed to pingora's module for the
+    /// coding chosen (the `br` one is never used: brotli is Pylon's own).
     requests: Vec<RequestHeader>,
 }
 
@@ -174,7 +193,8 @@ impl std::fmt::Debug for Compression {
 fn index(c: Coding) -> usize {
     match c {
         Coding::Gzip => 0,
-        Coding::Zstd => 1,
+        Coding::Brotli => 1,
+        Coding::Zstd => 2,
     }
 }
 
@@ -185,10 +205,7 @@ impl Compression {
             for (k, s) in o.strings("algorithms") {
                 let c = match s {
                     "gzip" => Coding::Gzip,
-                    "br" | "brotli" => {
-                        o.problem(k, BROTLI_REFUSED);
-                        continue;
-                    }
+                    "br" | "brotli" => Coding::Brotli,
                     "zstd" => Coding::Zstd,
                     other => {
                         o.problem(
@@ -208,14 +225,15 @@ impl Compression {
                 o.problem("algorithms", "list at least one of gzip, br, zstd");
             }
         } else {
-            codings = vec![Coding::Zstd, Coding::Gzip];
+            codings = vec![Coding::Zstd, Coding::Brotli, Coding::Gzip];
         }
-        let level = |o: &mut Options<'_>, key: &str, max: i64, default: u32| {
-            o.int(key, 1, max).map_or(default, |n| n as u32)
+        let level = |o: &mut Options<'_>, key: &str, min: i64, max: i64, default: u32| {
+            o.int(key, min, max).map_or(default, |n| n as u32)
         };
         let levels = [
-            level(o, "gzip_level", 9, DEFAULT_GZIP_LEVEL),
-            level(o, "zstd_level", 22, DEFAULT_ZSTD_LEVEL),
+            level(o, "gzip_level", 1, 9, DEFAULT_GZIP_LEVEL),
+            level(o, "brotli_level", 0, 11, DEFAULT_BROTLI_LEVEL),
+            level(o, "zstd_level", 1, 22, DEFAULT_ZSTD_LEVEL),
         ];
         let min_size = match o.get("min_size") {
             None => DEFAULT_COMPRESSION_MIN_SIZE,
@@ -275,7 +293,7 @@ impl Compression {
                 TypeRule::Exact(t)
             });
         }
-        let requests: Vec<RequestHeader> = ["gzip", "zstd"]
+        let requests: Vec<RequestHeader> = ["gzip", "br", "zstd"]
             .iter()
             .filter_map(|coding| {
                 let mut r = RequestHeader::build("GET", b"/", Some(1)).ok()?;
@@ -329,6 +347,33 @@ impl Compression {
     }
 }
 
+/// The head of a response whose body Pylon encodes itself (RFC 9110 §8.4, §8.8.1): the
+/// coding, no length (streamed: chunked on h1, frames on h2), no ranges (they would count
+/// encoded bytes), and a weak validator (a strong `ETag` names exact bytes; an invalid one
+/// is dropped), as nginx's gzip filter and pingora's module do.
+fn encoding_headers(response: &mut ResponseHeader, coding: Coding) {
+    let _ = response.insert_header(header::CONTENT_ENCODING, coding.name());
+    response.remove_header(&header::CONTENT_LENGTH);
+    response.remove_header(&header::ACCEPT_RANGES);
+    let _ = response.insert_header(header::TRANSFER_ENCODING, "chunked");
+    let weakened = match response.headers.get(header::ETAG).map(|v| v.as_bytes()) {
+        Some(tag) if tag.starts_with(b"W/") => return,
+        Some(tag) if tag.starts_with(b"\"") => {
+            http::HeaderValue::from_bytes(&[b"W/", tag].concat()).ok()
+        }
+        Some(_) => None,
+        None => return,
+    };
+    match weakened {
+        Some(w) => {
+            let _ = response.insert_header(header::ETAG, w);
+        }
+        None => {
+            response.remove_header(&header::ETAG);
+        }
+    }
+}
+
 impl Plugin for Compression {
     fn request(
         &self,
@@ -361,6 +406,19 @@ impl Plugin for Compression {
         }
         add_vary(response, "Accept-Encoding");
         let Some(Some(i)) = state.compression.take() else { return };
+        let coding = Coding::from_index(i);
+        let level = self.levels[index(coding)];
+        let Some(algorithm) = coding.algorithm() else {
+            // brotli: Pylon's own encoder, fed by the body phase (`State::response_body`).
+            let len = response
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            encoding_headers(response, coding);
+            state.brotli = Some(Box::new(BrotliEncoder::new(level, len)));
+            return;
+        };
         let Some(module) = modules.and_then(|m| m.get_mut::<ResponseCompression>()) else {
             tracing::warn!("compression: pingora's compression module is not installed");
             return;
@@ -368,11 +426,10 @@ impl Plugin for Compression {
         if !module.is_header_phase() {
             return;
         }
-        let coding = if i == 0 { Coding::Gzip } else { Coding::Zstd };
         module.adjust_level(0);
-        module.adjust_algorithm_level(coding.algorithm(), self.levels[i]);
+        module.adjust_algorithm_level(algorithm, level);
         module.adjust_decompression(false);
-        if let Some(r) = self.requests.get(i) {
+        if let Some(r) = self.requests.get(index(coding)) {
             module.request_filter(r);
         }
     }
@@ -384,6 +441,8 @@ impl Plugin for Compression {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
     use crate::kinds::spec;
 
@@ -419,7 +478,13 @@ mod tests {
               "zstd_level" => Value::Int(19), "min_size" => Value::Str("1kb".into()), "content_types" => list(&["text/*", "application/json"])] => Ok(());
         min_size_int: ["min_size" => Value::Int(0)] => Ok(());
         unknown_algorithm: ["algorithms" => list(&["deflate"])] => Err("unknown algorithm");
-        brotli_refused: ["algorithms" => list(&["br"])] => Err("br is not offered");
+        brotli: ["algorithms" => list(&["br"]), "brotli_level" => Value::Int(11)] => Ok(());
+        brotli_alias: ["algorithms" => list(&["brotli", "gzip"])] => Ok(());
+        brotli_twice: ["algorithms" => list(&["br", "brotli"])] => Err("listed twice");
+        brotli_level_zero: ["brotli_level" => Value::Int(0)] => Ok(());
+        brotli_level_range: ["brotli_level" => Value::Int(12)] => Err("from 0 to 11");
+        brotli_level_type: ["brotli_level" => Value::Str("high".into())] => Err("brotli_level");
+        empty_list: ["algorithms" => list(&[])] => Err("list at least one");
         twice: ["algorithms" => list(&["gzip", "gzip"])] => Err("listed twice");
         level_range: ["gzip_level" => Value::Int(10)] => Err("from 1 to 9");
         zero_level: ["zstd_level" => Value::Int(0)] => Err("from 1 to 22");
@@ -434,7 +499,7 @@ mod tests {
         ($($name:ident: $ae:expr => $want:expr;)*) => {$(
             #[test]
             fn $name() {
-                let all = [Coding::Zstd, Coding::Gzip];
+                let all = [Coding::Zstd, Coding::Brotli, Coding::Gzip];
                 assert_eq!(choose($ae, &all), $want);
             }
         )*};
@@ -444,14 +509,21 @@ mod tests {
         plain_gzip: "gzip" => Some(Coding::Gzip);
         order_breaks_ties: "gzip, br, zstd" => Some(Coding::Zstd);
         q_values: "gzip;q=1.0, br;q=0.5, zstd;q=0.1" => Some(Coding::Gzip);
-        q_zero_refuses: "zstd;q=0, br, gzip;q=0.2" => Some(Coding::Gzip);
+        q_values_br: "gzip;q=0.5, br;q=0.9, zstd;q=0.6" => Some(Coding::Brotli);
+        browser: "gzip, deflate, br" => Some(Coding::Brotli);
+        br_beats_gzip_on_tie: "gzip, br" => Some(Coding::Brotli);
+        q_zero_refuses: "zstd;q=0, br, gzip;q=0.2" => Some(Coding::Brotli);
+        q_zero_refuses_br: "zstd;q=0, br;q=0, gzip;q=0.2" => Some(Coding::Gzip);
         star: "*" => Some(Coding::Zstd);
-        star_with_refusal: "zstd;q=0, *;q=0.5" => Some(Coding::Gzip);
+        star_with_refusal: "zstd;q=0, *;q=0.5" => Some(Coding::Brotli);
+        star_with_two_refusals: "zstd;q=0, br;q=0, *;q=0.5" => Some(Coding::Gzip);
         identity_only: "identity" => None;
         all_refused: "gzip;q=0" => None;
         x_gzip: "x-gzip" => Some(Coding::Gzip);
         spaces_case: " GZIP ; Q=0.8 , Zstd;q=0.9" => Some(Coding::Zstd);
-        br_is_not_offered: "br" => None;
+        plain_br: "br" => Some(Coding::Brotli);
+        br_refused: "br;q=0, gzip;q=0.1" => Some(Coding::Gzip);
+        brotli_is_not_a_token: "brotli" => None;
         garbage_q: "br;q=abc, gzip" => Some(Coding::Gzip);
     }
 
@@ -479,5 +551,123 @@ mod tests {
         assert!(!c.eligible(&resp(204, &[html])));
         assert!(!c.eligible(&resp(304, &[html])));
         assert!(c.eligible(&resp(200, &[("content-type", "application/json")])));
+    }
+
+    /// The request phase's choice for `accept_encoding` (the future is ready at once).
+    fn choose_for(c: &Compression, method: &str, accept_encoding: &str) -> State {
+        let mut header = RequestHeader::build(method, b"/", None).unwrap();
+        header.insert_header("accept-encoding", accept_encoding).unwrap();
+        let req = Request {
+            header: &header,
+            path: "/",
+            query: None,
+            peer: None,
+            scheme: "http",
+            host: "a",
+        };
+        let mut state = State::default();
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        {
+            let mut f = std::pin::pin!(c.request(&req, &mut state));
+            assert!(f.as_mut().poll(&mut cx).is_ready());
+        }
+        state
+    }
+
+    #[test]
+    fn brotli_response_head_and_streamed_body() {
+        let c = parse(vec![("brotli_level", Value::Int(5))]).unwrap();
+        let mut state = choose_for(&c, "GET", "gzip, br");
+        let body: Vec<u8> =
+            (0..3000).flat_map(|i| format!("row {i} of a table\n").into_bytes()).collect();
+        let mut r = resp(
+            200,
+            &[
+                ("content-type", "text/html"),
+                ("content-length", &body.len().to_string()),
+                ("accept-ranges", "bytes"),
+                ("etag", "\"abc\""),
+            ],
+        );
+        c.response(&mut state, &mut r, None);
+        let h = |n: &str| r.headers.get(n).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(h("content-encoding").as_deref(), Some("br"));
+        assert_eq!(h("content-length"), None);
+        assert_eq!(h("accept-ranges"), None);
+        assert_eq!(h("transfer-encoding").as_deref(), Some("chunked"));
+        assert_eq!(h("etag").as_deref(), Some("W/\"abc\""));
+        assert_eq!(h("vary").as_deref(), Some("Accept-Encoding"));
+        assert!(state.encodes_body());
+        let mut out = Vec::new();
+        let chunks: Vec<&[u8]> = body.chunks(5000).collect();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let mut b = Some(Bytes::copy_from_slice(chunk));
+            state.response_body(&mut b, false).unwrap();
+            assert!(b.as_ref().is_none_or(|b| !b.is_empty()), "chunk {i}: never an empty chunk");
+            out.extend_from_slice(&b.unwrap_or_default());
+        }
+        let mut end = None;
+        state.response_body(&mut end, true).unwrap();
+        out.extend_from_slice(&end.expect("the end of the stream"));
+        assert!(!state.encodes_body(), "the encoder is gone once the stream ended");
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(&mut brotli::Decompressor::new(&out[..], 4096), &mut decoded)
+            .unwrap();
+        assert_eq!(decoded, body);
+        assert!(out.len() < body.len() / 4);
+    }
+
+    #[test]
+    fn brotli_whole_body_in_one_call() {
+        let c = parse(vec![]).unwrap();
+        let mut state = choose_for(&c, "GET", "br");
+        let mut r = resp(200, &[("content-type", "application/json"), ("etag", "bad")]);
+        c.response(&mut state, &mut r, None);
+        assert!(r.headers.get("etag").is_none(), "an invalid ETag is dropped");
+        let body = "{\"k\": \"value value value value value value value value\"}".repeat(20);
+        let mut b = Some(Bytes::from(body.clone()));
+        state.response_body(&mut b, true).unwrap();
+        let mut decoded = Vec::new();
+        let enc = b.unwrap();
+        std::io::Read::read_to_end(&mut brotli::Decompressor::new(&enc[..], 4096), &mut decoded)
+            .unwrap();
+        assert_eq!(decoded, body.as_bytes());
+    }
+
+    #[test]
+    fn brotli_is_not_started_when_it_must_not_be() {
+        let c = parse(vec![]).unwrap();
+        let html = ("content-type", "text/html");
+        // HEAD: no body; the response still varies.
+        let mut state = choose_for(&c, "HEAD", "br");
+        let mut r = resp(200, &[html]);
+        c.response(&mut state, &mut r, None);
+        assert!(!state.encodes_body() && r.headers.get("content-encoding").is_none());
+        assert!(r.headers.get("vary").is_some());
+        // Ineligible responses: no encoder, headers untouched.
+        for headers in [
+            vec![html, ("content-encoding", "gzip")],
+            vec![html, ("cache-control", "no-transform")],
+            vec![html, ("content-length", "10")],
+            vec![("content-type", "image/png")],
+        ] {
+            let mut state = choose_for(&c, "GET", "br");
+            let mut r = resp(200, &headers);
+            c.response(&mut state, &mut r, None);
+            assert!(!state.encodes_body(), "{headers:?}");
+            assert!(r.headers.get("transfer-encoding").is_none());
+        }
+        for status in [101, 204, 206, 304] {
+            let mut state = choose_for(&c, "GET", "br");
+            let mut r = resp(status, &[html]);
+            c.response(&mut state, &mut r, None);
+            assert!(!state.encodes_body(), "{status}");
+        }
+        // Without a brotli choice, the body phase leaves bodies alone.
+        let mut state = choose_for(&c, "GET", "identity");
+        let mut b = Some(Bytes::from_static(b"plain"));
+        state.response_body(&mut b, true).unwrap();
+        assert_eq!(b.as_deref(), Some(&b"plain"[..]));
     }
 }
