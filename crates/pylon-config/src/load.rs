@@ -552,6 +552,8 @@ const SERVER_KEYS: &[&str] = &[
     "header_read_timeout",
     "keepalive_timeout",
     "max_header_size",
+    "max_header_count",
+    "max_uri_size",
     "max_connections",
     "proxy_set_headers",
     "proxy_add_headers",
@@ -982,6 +984,28 @@ fn server(
         Some(n) => n,
         None => DEFAULT_MAX_HEADER_SIZE,
     };
+    let max_header_count = match t.uint(
+        cx,
+        "max_header_count",
+        DEFAULT_MAX_HEADER_COUNT as u64,
+        MAX_HEADER_COUNT_LIMIT as u64,
+    ) {
+        0 => {
+            let at = t.get("max_header_count").map_or(0, |v| v.span().start);
+            cx.error(at, &t.key("max_header_count"), "must be more than 0, e.g. 100");
+            DEFAULT_MAX_HEADER_COUNT
+        }
+        n => n as usize,
+    };
+    let max_uri_size = match t.size(cx, "max_uri_size") {
+        Some(0) => {
+            let at = t.get("max_uri_size").map_or(0, |v| v.span().start);
+            cx.error(at, &t.key("max_uri_size"), "must be more than 0, e.g. \"8kb\"");
+            DEFAULT_MAX_URI_SIZE
+        }
+        Some(n) => n,
+        None => DEFAULT_MAX_URI_SIZE,
+    };
     Server {
         name: name.to_owned(),
         addrs,
@@ -1002,6 +1026,8 @@ fn server(
         header_read_timeout: t.duration(cx, "header_read_timeout", DEFAULT_HEADER_READ_TIMEOUT),
         keepalive_timeout: t.duration(cx, "keepalive_timeout", DEFAULT_KEEPALIVE_TIMEOUT),
         max_header_size,
+        max_header_count,
+        max_uri_size,
         max_connections: t.uint(
             cx,
             "max_connections",

@@ -60,6 +60,12 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default `servers.*.max_header_size` in bytes (64kb).
 pub const DEFAULT_MAX_HEADER_SIZE: u64 = 64 * 1024;
+/// Default `servers.*.max_header_count`: field lines in one request head (431 beyond).
+pub const DEFAULT_MAX_HEADER_COUNT: usize = 100;
+/// Largest `servers.*.max_header_count`: pingora's HTTP/1 parser holds 256 fields.
+pub const MAX_HEADER_COUNT_LIMIT: usize = 256;
+/// Default `servers.*.max_uri_size` in bytes (8kb): the request target (414 beyond).
+pub const DEFAULT_MAX_URI_SIZE: u64 = 8 * 1024;
 /// Default `servers.*.max_connections` (0 = unlimited).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 0;
 
@@ -507,8 +513,12 @@ pub struct Server {
     /// Idle downstream keep-alive.
     #[serde(serialize_with = "crate::ser::duration")]
     pub keepalive_timeout: Duration,
-    /// Maximum request header size in bytes (431 beyond it).
+    /// Maximum request head size in bytes: request line, fields and line ends (431 beyond).
     pub max_header_size: u64,
+    /// Maximum number of field lines in a request head (431 beyond), at most 256.
+    pub max_header_count: usize,
+    /// Maximum request-target length in bytes (414 beyond, RFC 9112 §3).
+    pub max_uri_size: u64,
     /// Maximum concurrent connections; 0 = unlimited.
     pub max_connections: usize,
     /// Request headers to replace, for every location that sets none of its own.

@@ -343,6 +343,8 @@ impl Pylon {
                 // Most of the grace period, leaving the last part (up to 1 s) for the
                 // connections still idle then to close before the runtime stops.
                 drain: grace_period.saturating_sub((grace_period / 4).min(Duration::from_secs(1))),
+                shared: shared.clone(),
+                server: s.name.clone(),
             };
             let mut service = Service::new(format!("pylon server {}", s.name), app);
             for addr in &s.addrs {

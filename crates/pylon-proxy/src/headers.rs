@@ -105,10 +105,8 @@ impl Vars<'_> {
                 }
             }
             Var::ProxyAddXForwardedFor => {
-                if let Some(prev) =
-                    self.request.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
-                {
-                    out.push_str(prev);
+                // Every X-Forwarded-For line is one list (RFC 9110 §5.3).
+                if push_all(out, self.request, "x-forwarded-for", ", ") {
                     out.push_str(", ");
                 }
                 push_ip(out, self.client);
@@ -120,13 +118,25 @@ impl Vars<'_> {
             Var::Args => out.push_str(self.request.uri.query().unwrap_or("")),
             Var::RequestMethod => out.push_str(self.request.method.as_str()),
             Var::Http(name) => {
-                let value = self.request.headers.get(name.as_str());
-                if let Some(v) = value.and_then(|v| v.to_str().ok()) {
-                    out.push_str(v);
-                }
+                // nginx joins repeated Cookie lines with "; " (RFC 6265 §5.4), others with ", ".
+                let sep = if name.eq_ignore_ascii_case("cookie") { "; " } else { ", " };
+                push_all(out, self.request, name, sep);
             }
         }
     }
+}
+
+/// Every value of request header `name`, in order, joined by `sep`; whether any was.
+fn push_all(out: &mut String, req: &RequestHeader, name: &str, sep: &str) -> bool {
+    let mut any = false;
+    for v in req.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()) {
+        if any {
+            out.push_str(sep);
+        }
+        out.push_str(v);
+        any = true;
+    }
+    any
 }
 
 fn push_ip(out: &mut String, addr: Option<SocketAddr>) {
@@ -232,6 +242,11 @@ mod tests {
         let mut r = RequestHeader::build("GET", b"/x?a=1&b=2", None).unwrap();
         r.insert_header("User-Agent", "curl/8").unwrap();
         r.insert_header("X-Forwarded-For", "10.0.0.1").unwrap();
+        r.append_header("X-Forwarded-For", "10.0.0.3").unwrap();
+        r.append_header("X-Multi", "a").unwrap();
+        r.append_header("X-Multi", "b").unwrap();
+        r.append_header("Cookie", "a=1").unwrap();
+        r.append_header("Cookie", "b=2").unwrap();
         r
     }
 
@@ -267,7 +282,9 @@ mod tests {
         server: "$server_addr:$server_port" => "127.0.0.1:6188";
         request_id: "id-$request_id-end" => "id-abc-end";
         upstream: "$upstream_addr" => "127.0.0.1:8001";
-        xff_appends: "$proxy_add_x_forwarded_for" => "10.0.0.1, 127.0.0.2";
+        xff_appends: "$proxy_add_x_forwarded_for" => "10.0.0.1, 10.0.0.3, 127.0.0.2";
+        http_header_lines_are_one_list: "$http_x_multi" => "a, b";
+        http_cookie_lines_join_with_semicolons: "$http_cookie" => "a=1; b=2";
         http_header: "$http_user_agent" => "curl/8";
         http_missing: "[$http_x_missing]" => "[]";
         adjacent_variables: "a$host$scheme" => "aexample.comhttps";

@@ -15,6 +15,7 @@ mod admin;
 mod app;
 mod error_page;
 mod explain;
+mod framing;
 mod headers;
 mod listener;
 mod metrics;

@@ -19,7 +19,7 @@ use pingora::{
 };
 use tokio::io::AsyncReadExt;
 
-use crate::proxy::PylonHttp;
+use crate::{Shared, framing, proxy::PylonHttp};
 
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -34,6 +34,10 @@ pub(crate) struct PylonApp {
     pub(crate) max_head: usize,
     /// How long idle keep-alive connections stay open once draining starts.
     pub(crate) drain: Duration,
+    /// The current runtime (for this server's request limits, read per connection).
+    pub(crate) shared: Arc<Shared>,
+    /// This server's name.
+    pub(crate) server: String,
 }
 
 /// What the first bytes of a plain connection are.
@@ -52,10 +56,23 @@ fn classify(buf: &[u8], h2c: bool, max_head: usize) -> Head {
     if h2c && buf.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(buf) {
         return Head::Partial;
     }
-    if buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.len() > max_head {
+    // The head ends at an empty line; one ended by a bare LF is also complete (and then
+    // refused by the framing checks, not waited on).
+    if buf.windows(3).any(|w| w == b"\n\r\n")
+        || buf.windows(2).any(|w| w == b"\n\n")
+        || buf.len() > max_head
+    {
         return Head::H1;
     }
     Head::Partial
+}
+
+impl PylonApp {
+    /// This server's request limits in the current runtime.
+    fn limits(&self) -> framing::Limits {
+        let rt = self.shared.runtime.load();
+        rt.servers.get(&self.server).map_or(framing::Limits::DEFAULT, |s| s.limits)
+    }
 }
 
 #[async_trait]
@@ -66,6 +83,7 @@ impl ServerApp for PylonApp {
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
         if stream.get_ssl_digest().is_some() || !stream.as_any().is::<L4Stream>() {
+            let stream = framing::check(stream, self.limits());
             return self.http.process_new(stream, shutdown).await;
         }
         let mut l4 = stream.into_any().downcast::<L4Stream>().ok()?;
@@ -97,7 +115,10 @@ impl ServerApp for PylonApp {
         let stream: Stream = l4;
         match (head, &self.h2c) {
             (Head::H2c, Some(h2c)) => h2c.process_new(stream, shutdown).await,
-            _ => self.http.process_new(stream, shutdown).await,
+            _ => {
+                let stream = framing::check(stream, self.limits());
+                self.http.process_new(stream, shutdown).await
+            }
         }
     }
 
@@ -134,6 +155,7 @@ mod tests {
         short_request_is_h1: b"GET / HTTP/1.0\r\n\r\n", h2c true => Head::H1;
         garbage_with_blank_line_is_h1: b"GARBAGE\r\n\r\n", h2c true => Head::H1;
         partial_head_waits: b"GET / HTTP/1.1\r\nHost: a\r\n", h2c true => Head::Partial;
+        bare_lf_head_is_complete: b"GET / HTTP/1.1\nHost: a\n\n", h2c true => Head::H1;
         oversized_head_goes_to_h1: &[b'a'; 65], h2c false => Head::H1;
     }
 }

@@ -34,7 +34,7 @@ use pylon_accesslog::{Facts, HeaderLookup};
 use pylon_upstream::Selection;
 
 use crate::{
-    Shared,
+    Shared, framing,
     headers::Vars,
     runtime::{LocationRt, ServerRt, Target},
 };
@@ -70,6 +70,10 @@ pub struct Ctx {
     plugins: pylon_plugin::State,
     /// The request target was refused (400): the access log shows it as received.
     target_refused: bool,
+    /// The front door refused this request's head (it is served as a stand-in).
+    refused: Option<framing::Refusal>,
+    /// Pylon answered `Expect: 100-continue` itself (the body was buffered).
+    continue_sent: bool,
 }
 
 impl Ctx {
@@ -102,15 +106,6 @@ fn host_name(req: &RequestHeader) -> std::borrow::Cow<'_, str> {
     } else {
         std::borrow::Cow::Borrowed(name)
     }
-}
-
-/// Whether a raw HTTP/1 head has a header line named `name` (lower case), any case.
-fn has_header_line(head: &[u8], name: &[u8]) -> bool {
-    head.split(|b| *b == b'\n').skip(1).any(|line| {
-        line.len() > name.len()
-            && line[..name.len()].eq_ignore_ascii_case(name)
-            && line[name.len()] == b':'
-    })
 }
 
 fn client_addr(session: &Session) -> Option<SocketAddr> {
@@ -153,6 +148,12 @@ fn reason_for(status: u16, e: &Error) -> String {
         504 => "The upstream server did not answer in time.".into(),
         413 => "The request body is larger than this location accepts.".into(),
         431 => "The request headers are too large.".into(),
+        414 => "The request target is too long.".into(),
+        505 => "This HTTP version is not supported.".into(),
+        501 => e.context.as_ref().map_or_else(
+            || "The request uses a feature this server does not implement.".into(),
+            |c| format!("Not implemented: {}.", c.as_str()),
+        ),
         // Pylon's own refusals say why; pingora's parse errors carry raw bytes, not for clients.
         400 => match (e.etype(), &e.context) {
             (HTTPStatus(400), Some(why)) => why.as_str().to_owned(),
@@ -195,8 +196,12 @@ impl PylonHttp {
         mut resp: ResponseHeader,
         body: Bytes,
     ) -> Result<()> {
-        ctx.own_status = Some(resp.status.as_u16());
-        if session.req_header().method == http::Method::HEAD {
+        let status = resp.status.as_u16();
+        ctx.own_status = Some(status);
+        // RFC 9110 §8.6, §15: no body and no Content-Length on 1xx, 204 and 304; a HEAD
+        // answer has the GET answer's Content-Length and no body.
+        if matches!(status, 100..=199 | 204 | 304) {
+            resp.remove_header(&http::header::CONTENT_LENGTH);
             session.write_response_header(Box::new(resp), true).await?;
             return Ok(());
         }
@@ -214,6 +219,10 @@ impl PylonHttp {
             body
         };
         let _ = resp.insert_header(http::header::CONTENT_LENGTH, body.len());
+        if session.req_header().method == http::Method::HEAD {
+            session.write_response_header(Box::new(resp), true).await?;
+            return Ok(());
+        }
         session.write_response_header(Box::new(resp), false).await?;
         session.write_response_body(Some(body), true).await
     }
@@ -278,12 +287,19 @@ impl ProxyHttp for PylonHttp {
             own_status: None,
             plugins: pylon_plugin::State::default(),
             target_refused: false,
+            refused: None,
+            continue_sent: false,
         }
     }
 
     async fn early_request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<()> {
         self.shared.stats.request_started();
         ctx.counted = true;
+        if let Some(refusal) = framing::refusal(session) {
+            let e = Error::explain(HTTPStatus(refusal.status), refusal.reason.clone());
+            ctx.refused = Some(refusal);
+            return Err(e);
+        }
         // One meaning per request before anything looks at it: normal path, one authority.
         if let Err(e) = crate::target::normalize(session) {
             ctx.target_refused = true;
@@ -299,23 +315,17 @@ impl ProxyHttp for PylonHttp {
         if session.get_keepalive().is_some() {
             session.set_keepalive(if keepalive == 0 { None } else { Some(keepalive) });
         }
-        let req = session.req_header();
-        // Request smuggling (RFC 9112 §6.1): a sender must not send both; a proxy that
-        // forwards such a request lets the two ends disagree on where it ends.
-        // pingora drops Content-Length when both came (RFC 9112 §6.3), so look at the raw head.
-        if req.headers.contains_key(http::header::TRANSFER_ENCODING)
-            && (req.headers.contains_key(http::header::CONTENT_LENGTH)
-                || session.as_downstream().as_http1().is_some_and(|h1| {
-                    has_header_line(&h1.get_headers_raw_bytes(), b"content-length")
-                }))
+        if session.as_downstream().as_http1().is_some() {
+            // RFC 9112 §9.3.2: pipelined requests are answered in order (the front door has
+            // checked each head already).
+            session.as_downstream_mut().set_pipelining_enabled(true);
+        } else if let Err((status, reason)) =
+            framing::check_h2_head(session.req_header(), &server.limits)
         {
-            return Error::e_explain(HTTPStatus(400), "both Content-Length and Transfer-Encoding");
+            return Error::e_explain(HTTPStatus(status), reason);
         }
-        let header_bytes: usize =
-            req.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
-                + req.uri.path_and_query().map_or(1, |p| p.as_str().len());
-        if header_bytes as u64 > server.max_header_size {
-            return Error::e_explain(HTTPStatus(431), "request headers too large");
+        if let Some(one) = framing::collapsed_content_length(&session.req_header().headers) {
+            session.req_header_mut().insert_header(http::header::CONTENT_LENGTH, one)?;
         }
         Ok(())
     }
@@ -378,6 +388,25 @@ impl ProxyHttp for PylonHttp {
                 self.error_page(session, ctx, 413, &msg).await?;
                 return Ok(true);
             }
+            // A chunked body is read (and checked) whole before any upstream sees the
+            // request, so an over-limit one is a clean 413 (nginx's request buffering).
+            if framing::body_length_unknown(session) {
+                match framing::buffer_body(session, limit).await {
+                    Ok(buffered) => ctx.continue_sent = buffered,
+                    Err(framing::BufferError::Refused(r)) => {
+                        session.set_keepalive(None);
+                        let msg =
+                            reason_for(r.status, &Error::explain(HTTPStatus(r.status), r.reason));
+                        self.error_page(session, ctx, r.status, &msg).await?;
+                        return Ok(true);
+                    }
+                    Err(framing::BufferError::Io(e)) => {
+                        return Err(
+                            Error::because(ErrorType::ReadError, "reading the body", e).into_down()
+                        );
+                    }
+                }
+            }
         }
 
         if let Target::Return(ret) = &location.target {
@@ -431,9 +460,14 @@ impl ProxyHttp for PylonHttp {
         &self,
         _session: &mut Session,
         body: &mut Option<Bytes>,
-        _end_of_stream: bool,
+        end_of_stream: bool,
         ctx: &mut Ctx,
     ) -> Result<()> {
+        // An h2 body may end with an empty DATA frame (curl -T -); written to an HTTP/1
+        // upstream as an empty chunk it would be a second chunked terminator.
+        if end_of_stream && body.as_ref().is_some_and(|b| b.is_empty()) {
+            *body = None;
+        }
         if let Some(b) = body {
             ctx.body_bytes += b.len() as u64;
             if let Some(limit) = ctx.location().and_then(|l| l.client_max_body_size) {
@@ -530,6 +564,10 @@ impl ProxyHttp for PylonHttp {
                 upstream_request.set_uri(uri);
             }
         }
+        if ctx.continue_sent {
+            // Pylon said 100 Continue and holds the whole body: the upstream gets it at once.
+            upstream_request.remove_header(&http::header::EXPECT);
+        }
         if let Target::Upstream { no_reuse: true, .. } = location.target {
             // pingora pools the connection even with an idle timeout of 0; an upstream
             // told to close makes it unusable for reuse, which is what "0s" means.
@@ -564,6 +602,18 @@ impl ProxyHttp for PylonHttp {
         ctx: &mut Ctx,
     ) -> Result<()> {
         ctx.upstream_status = Some(upstream_response.status.as_u16());
+        if !framing::content_length_consistent(&upstream_response.headers) {
+            let mut e = Error::explain(
+                ErrorType::InvalidHTTPHeader,
+                "the upstream sent differing Content-Length values",
+            );
+            e.esource = ErrorSource::Upstream;
+            return Err(e);
+        }
+        if let Some(one) = framing::collapsed_content_length(&upstream_response.headers) {
+            upstream_response.insert_header(http::header::CONTENT_LENGTH, one)?;
+        }
+        framing::strip_hop_by_hop(upstream_response);
         ctx.upstream_response_time = ctx.peer_chosen_at.map(|t| t.elapsed());
         Ok(())
     }
@@ -609,7 +659,10 @@ impl ProxyHttp for PylonHttp {
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-        let status = status_for(e);
+        let status = match framing::body_fault(session) {
+            Some(fault) => fault.status,
+            _ => status_for(e),
+        };
         // The connection is not reused after a failure: say so in the response.
         session.set_keepalive(None);
         if status > 0 && session.response_written().is_none() {
@@ -648,9 +701,12 @@ impl ProxyHttp for PylonHttp {
                 sent_bytes: session.body_bytes_sent() as u64,
             });
         }
+        let refused_with =
+            ctx.refused.as_ref().map(|r| r.status).or(ctx.target_refused.then_some(status));
+        self.shared.stats.record(status, refused_with);
         let Some(log) = &server.access_log else { return };
         let req = session.req_header();
-        let host = host_name(req);
+        let host = if ctx.refused.is_some() { "".into() } else { host_name(req) };
         let headers = LookupHeaders { req, resp: session.response_written() };
         let upstream_addr = ctx.upstream_addr.map(|a| a.to_string());
         // A refused target is logged as it came (it has no normal path); the others are
@@ -658,11 +714,16 @@ impl ProxyHttp for PylonHttp {
         let refused = ctx.target_refused.then(|| String::from_utf8_lossy(req.raw_path()));
         let facts = Facts {
             when: ctx.when,
-            method: req.method.as_str(),
+            method: ctx.refused.as_ref().map_or(req.method.as_str(), |r| r.method.as_str()),
             host: Some(&*host).filter(|h| !h.is_empty()),
-            path: refused.as_deref().unwrap_or(req.uri.path()),
-            query: if refused.is_some() { None } else { req.uri.query() },
-            proto: version_str(req.version),
+            path: ctx
+                .refused
+                .as_ref()
+                .map(|r| r.target.as_str())
+                .or(refused.as_deref())
+                .unwrap_or(req.uri.path()),
+            query: if ctx.refused.is_some() || refused.is_some() { None } else { req.uri.query() },
+            proto: if ctx.refused.is_some() { "-" } else { version_str(req.version) },
             scheme: server.scheme,
             remote: client_addr(session),
             status,
@@ -728,14 +789,6 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
-    }
-
-    #[test]
-    fn header_lines_are_found_in_any_case() {
-        let head = b"POST / HTTP/1.1\r\nHost: a\r\nCONTENT-Length: 5\r\n\r\n";
-        assert!(has_header_line(head, b"content-length"));
-        assert!(!has_header_line(head, b"transfer-encoding"));
-        assert!(!has_header_line(b"GET /content-length: HTTP/1.1\r\n\r\n", b"content-length"));
     }
 
     #[test]

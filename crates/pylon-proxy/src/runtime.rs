@@ -53,7 +53,8 @@ pub(crate) struct ServerRt {
     pub(crate) error_page: ErrorPage,
     pub(crate) scheme: &'static str,
     pub(crate) keepalive_timeout: Duration,
-    pub(crate) max_header_size: u64,
+    /// The request-head limits (`max_header_size`, `max_header_count`, `max_uri_size`).
+    pub(crate) limits: crate::framing::Limits,
 }
 
 /// An access log: the compiled template and where lines go.
@@ -456,6 +457,8 @@ fn build_server(
         header_read_timeout: _,
         keepalive_timeout,
         max_header_size,
+        max_header_count,
+        max_uri_size,
         max_connections: _,
         // Inherited by the locations (`location_for`).
         proxy_set_headers: _,
@@ -564,7 +567,11 @@ fn build_server(
             error_page,
             scheme: if *tls || tls_cert.is_some() { "https" } else { "http" },
             keepalive_timeout: *keepalive_timeout,
-            max_header_size: *max_header_size,
+            limits: crate::framing::Limits {
+                max_header_size: usize::try_from(*max_header_size).unwrap_or(usize::MAX),
+                max_header_count: *max_header_count,
+                max_uri_size: usize::try_from(*max_uri_size).unwrap_or(usize::MAX),
+            },
         }),
         _ => Err(errors),
     }

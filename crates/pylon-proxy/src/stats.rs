@@ -45,6 +45,10 @@ pub(crate) struct Stats {
     started: Instant,
     accepted: AtomicU64,
     processing: AtomicI64,
+    /// Every finished request, routed or not.
+    all: LocationCounters,
+    /// Requests refused before routing (malformed or over a limit), by status.
+    refused: RwLock<std::collections::BTreeMap<u16, u64>>,
     locations: RwLock<HashMap<String, Arc<LocationCounters>>>,
     /// The Prometheus series (recorded when the config has `[admin]`).
     pub(crate) metrics: Arc<crate::metrics::Registry>,
@@ -56,6 +60,8 @@ impl Default for Stats {
             started: Instant::now(),
             accepted: AtomicU64::new(0),
             processing: AtomicI64::new(0),
+            all: LocationCounters::default(),
+            refused: RwLock::default(),
             locations: RwLock::default(),
             metrics: Arc::default(),
         }
@@ -88,6 +94,15 @@ impl Stats {
 
     pub(crate) fn request_finished(&self) {
         self.processing.fetch_sub(1, Relaxed);
+    }
+
+    /// Count a finished request by its status; `refused`: the status it was refused with
+    /// before routing.
+    pub(crate) fn record(&self, status: u16, refused: Option<u16>) {
+        self.all.record(status);
+        if let Some(code) = refused {
+            *self.refused.write().unwrap_or_else(|e| e.into_inner()).entry(code).or_default() += 1;
+        }
     }
 
     /// The stats document. `locations` limits the per-location part to the names given
@@ -128,6 +143,14 @@ impl Stats {
             "uptime_seconds": self.started.elapsed().as_secs(),
             "accepted": self.accepted.load(Relaxed),
             "processing": self.processing.load(Relaxed).max(0),
+            "requests": self.all.to_json(),
+            "refused": self
+                .refused
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(code, n)| (code.to_string(), Value::from(*n)))
+                .collect::<Map<String, Value>>(),
             "locations": locs,
             "upstreams": ups,
         })

@@ -1,0 +1,778 @@
+//! The request-stream scanner: follows an HTTP/1 connection's bytes message by message
+//! (heads, Content-Length bodies, chunked bodies) and decides, before pingora sees them,
+//! which bytes may pass. Pure logic: no I/O, no pingora.
+//!
+//! Heads are judged whole (RFC 9112 §2–§7, strictly): one SP between the three parts of
+//! the request line, a token method, a target of visible characters, `HTTP/1.0` or
+//! `HTTP/1.1`, CRLF line ends only, token field names with no whitespace before the colon,
+//! no obs-fold, no control characters in values, one framing (`Transfer-Encoding` ending
+//! in one `chunked`, or one Content-Length value, possibly repeated), and the limits.
+//! Bodies are followed chunk by chunk: hex sizes without overflow, extensions
+//! `;name[=value]` with no bare CR or LF, CRLF after each chunk's data, well-formed trailers.
+
+use std::fmt;
+
+/// The request limits of one server (`servers.NAME.max_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Bytes of a whole request head (request line, fields, line ends).
+    pub(crate) max_header_size: usize,
+    /// Field lines in a head.
+    pub(crate) max_header_count: usize,
+    /// Bytes of the request target.
+    pub(crate) max_uri_size: usize,
+}
+
+impl Limits {
+    /// The config defaults (before the first runtime exists).
+    pub(crate) const DEFAULT: Limits = Limits {
+        max_header_size: pylon_config::DEFAULT_MAX_HEADER_SIZE as usize,
+        max_header_count: pylon_config::DEFAULT_MAX_HEADER_COUNT,
+        max_uri_size: pylon_config::DEFAULT_MAX_URI_SIZE as usize,
+    };
+}
+
+/// Why a request is refused, and with which status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// 400, 405, 414, 431, 501 or 505.
+    pub(crate) status: u16,
+    /// What was wrong, for the error page and the debug log.
+    pub(crate) reason: String,
+    /// The request line's method, as far as it could be read (lossy, for the access log).
+    pub(crate) method: String,
+    /// The request line's target, as far as it could be read (lossy, at most 1 KiB).
+    pub(crate) target: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status, self.reason)
+    }
+}
+
+/// What a head that passed says about the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeadInfo {
+    /// The body's framing.
+    pub(crate) framing: Framing,
+    /// The request asks for a protocol upgrade: the bytes after its head are not checked.
+    pub(crate) upgrade: bool,
+    /// Offset of the minor version digit to rewrite to `1` (`HTTP/1.2` … `HTTP/1.9` are
+    /// HTTP/1.1 to a server that implements 1.1, RFC 9110 §2.5).
+    pub(crate) minor_version_at: Option<usize>,
+}
+
+/// How a request body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body.
+    None,
+    /// `Content-Length: n` (one value, possibly repeated).
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// The scanner's verdict on the bytes at the front of its input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The first `n` bytes pass as they are.
+    Pass(usize),
+    /// A request head of `len` bytes passes.
+    Head { len: usize, info: HeadInfo },
+    /// The request is refused: nothing of the input passes, and nothing after it.
+    Refuse(Refusal),
+    /// The body is malformed at the front of the input: nothing more passes.
+    Fault(Refusal),
+    /// More bytes are needed to decide.
+    More,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between messages: the next bytes are a request head.
+    Head,
+    /// A Content-Length body with this many bytes to come.
+    Fixed(u64),
+    /// A chunk-size line is next.
+    ChunkSize,
+    /// Chunk data, this many bytes to come.
+    ChunkData(u64),
+    /// The CRLF after a chunk's data.
+    ChunkEnd,
+    /// The trailer section; bytes of it so far.
+    Trailers(usize),
+    /// After an upgrade request: bytes pass unchecked.
+    Opaque,
+    /// After a refusal or a fault: nothing passes.
+    Closed,
+}
+
+/// Longest chunk-size line (size, extensions, CRLF) accepted.
+const MAX_CHUNK_LINE: usize = 4096;
+
+/// Follows one connection's request bytes (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Scanner {
+    limits: Limits,
+    state: State,
+    /// Body bytes (chunk data or Content-Length bytes) of the current message so far.
+    body_bytes: u64,
+    /// Whether the current message's body is complete.
+    body_done: bool,
+    /// Method and target of the current message (for body faults).
+    current: (String, String),
+}
+
+impl Scanner {
+    pub(crate) fn new(limits: Limits) -> Scanner {
+        Scanner {
+            limits,
+            state: State::Head,
+            body_bytes: 0,
+            body_done: true,
+            current: (String::new(), String::new()),
+        }
+    }
+
+    /// Body bytes of the current message so far (chunk framing not counted).
+    pub(crate) fn body_bytes(&self) -> u64 {
+        self.body_bytes
+    }
+
+    /// Whether the current message's body has ended (or it has none).
+    pub(crate) fn body_done(&self) -> bool {
+        self.body_done
+    }
+
+    /// Whether the scanner has stopped (refusal, fault).
+    pub(crate) fn closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Judge the bytes at the front of `input` (what was read and not yet passed). `eof`:
+    /// no more bytes will come.
+    pub(crate) fn step(&mut self, input: &[u8], eof: bool) -> Step {
+        match self.state {
+            State::Closed => Step::More,
+            State::Opaque => {
+                if input.is_empty() {
+                    Step::More
+                } else {
+                    Step::Pass(input.len())
+                }
+            }
+            State::Head => self.head(input, eof),
+            State::Fixed(remaining) => {
+                if input.is_empty() {
+                    return Step::More;
+                }
+                let n = usize::try_from(remaining).unwrap_or(usize::MAX).min(input.len());
+                self.body_bytes += n as u64;
+                self.state = State::Fixed(remaining - n as u64);
+                if remaining == n as u64 {
+                    self.end_message();
+                }
+                Step::Pass(n)
+            }
+            State::ChunkSize => self.chunk_size(input),
+            State::ChunkData(remaining) => {
+                if input.is_empty() {
+                    return Step::More;
+                }
+                let n = usize::try_from(remaining).unwrap_or(usize::MAX).min(input.len());
+                self.body_bytes += n as u64;
+                self.state = if remaining == n as u64 {
+                    State::ChunkEnd
+                } else {
+                    State::ChunkData(remaining - n as u64)
+                };
+                Step::Pass(n)
+            }
+            State::ChunkEnd => match input {
+                [] | [b'\r'] => Step::More,
+                [b'\r', b'\n', ..] => {
+                    self.state = State::ChunkSize;
+                    Step::Pass(2)
+                }
+                _ => self.fault("chunk data is not followed by CRLF"),
+            },
+            State::Trailers(seen) => self.trailers(input, seen),
+        }
+    }
+
+    fn end_message(&mut self) {
+        self.state = State::Head;
+        self.body_done = true;
+    }
+
+    fn fault(&mut self, reason: &str) -> Step {
+        self.state = State::Closed;
+        let (method, target) = self.current.clone();
+        Step::Fault(Refusal { status: 400, reason: reason.to_owned(), method, target })
+    }
+
+    fn refuse(&mut self, status: u16, reason: impl Into<String>, line: &[u8]) -> Step {
+        self.state = State::Closed;
+        let (method, target) = loose_request_line(line);
+        Step::Refuse(Refusal { status, reason: reason.into(), method, target })
+    }
+
+    fn chunk_size(&mut self, input: &[u8]) -> Step {
+        let Some(nl) = input.iter().position(|b| *b == b'\n') else {
+            if input.len() > MAX_CHUNK_LINE {
+                return self.fault("chunk-size line too long");
+            }
+            return Step::More;
+        };
+        let Some(line) = input[..nl].strip_suffix(b"\r") else {
+            return self.fault("bare LF in a chunk-size line");
+        };
+        if nl + 1 > MAX_CHUNK_LINE {
+            return self.fault("chunk-size line too long");
+        }
+        match parse_chunk_line(line) {
+            Ok(0) => {
+                self.state = State::Trailers(0);
+                Step::Pass(nl + 1)
+            }
+            Ok(size) => {
+                self.state = State::ChunkData(size);
+                Step::Pass(nl + 1)
+            }
+            Err(reason) => self.fault(reason),
+        }
+    }
+
+    fn trailers(&mut self, input: &[u8], seen: usize) -> Step {
+        let Some(nl) = input.iter().position(|b| *b == b'\n') else {
+            if seen + input.len() > self.limits.max_header_size {
+                return self.fault("trailer section too large");
+            }
+            return Step::More;
+        };
+        let Some(line) = input[..nl].strip_suffix(b"\r") else {
+            return self.fault("bare LF in the trailer section");
+        };
+        if seen + nl + 1 > self.limits.max_header_size {
+            return self.fault("trailer section too large");
+        }
+        if line.is_empty() {
+            self.end_message();
+            return Step::Pass(nl + 1);
+        }
+        if let Err(reason) = check_field(line) {
+            return self.fault(&format!("trailer: {reason}"));
+        }
+        self.state = State::Trailers(seen + nl + 1);
+        Step::Pass(nl + 1)
+    }
+
+    fn head(&mut self, input: &[u8], eof: bool) -> Step {
+        // RFC 9112 §2.2: empty lines before the request line are ignored.
+        if input.starts_with(b"\r\n") {
+            return Step::Pass(2);
+        }
+        if input.is_empty() || input == b"\r" {
+            return Step::More;
+        }
+        let limits = self.limits;
+        let first_nl = input.iter().position(|b| *b == b'\n');
+        let line_end = first_nl.unwrap_or(input.len());
+        let line = &input[..line_end];
+        // The request line alone: judged as soon as it is complete (or too long to be).
+        // Method and version take at most a few dozen bytes beyond the target.
+        if first_nl.is_none() && line.len() > limits.max_uri_size + 64 {
+            return self.refuse(414, "request target too long", line);
+        }
+        if first_nl.is_none() && line.len() > limits.max_header_size {
+            return self.refuse(431, "request head too large", line);
+        }
+        let Some(first_nl) = first_nl else {
+            if eof {
+                return self.refuse(400, "connection closed inside the request line", line);
+            }
+            return Step::More;
+        };
+        let Some(request_line) = line.strip_suffix(b"\r") else {
+            return self.refuse(400, "bare LF ending the request line", line);
+        };
+        let parsed = match parse_request_line(request_line, limits.max_uri_size) {
+            Ok(p) => p,
+            Err((status, reason)) => return self.refuse(status, reason, request_line),
+        };
+        // The fields, line by line.
+        let mut at = first_nl + 1;
+        let mut count = 0usize;
+        let mut fields: Vec<(&[u8], &[u8])> = Vec::new();
+        let end = loop {
+            if at > limits.max_header_size {
+                return self.refuse(431, "request head too large", request_line);
+            }
+            let Some(nl) = input[at..].iter().position(|b| *b == b'\n') else {
+                if input.len() > limits.max_header_size {
+                    return self.refuse(431, "request head too large", request_line);
+                }
+                if eof {
+                    return self.refuse(
+                        400,
+                        "connection closed inside the request head",
+                        request_line,
+                    );
+                }
+                return Step::More;
+            };
+            let raw = &input[at..at + nl];
+            let Some(field) = raw.strip_suffix(b"\r") else {
+                return self.refuse(400, "bare LF ending a field line", request_line);
+            };
+            at += nl + 1;
+            if field.is_empty() {
+                break at;
+            }
+            count += 1;
+            if count > limits.max_header_count {
+                return self.refuse(431, "too many header fields", request_line);
+            }
+            match check_field(field) {
+                Ok((name, value)) => fields.push((name, value)),
+                Err(reason) => return self.refuse(400, reason, request_line),
+            }
+        };
+        if end > limits.max_header_size {
+            return self.refuse(431, "request head too large", request_line);
+        }
+        let framing = match framing(&fields, parsed.http10) {
+            Ok(f) => f,
+            Err((status, reason)) => return self.refuse(status, reason, request_line),
+        };
+        if parsed.method.eq_ignore_ascii_case(b"CONNECT") {
+            return self.refuse(405, "CONNECT is not proxied", request_line);
+        }
+        let upgrade = fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"upgrade"));
+        let info = HeadInfo { framing, upgrade, minor_version_at: parsed.minor_at };
+        self.current = loose_request_line(request_line);
+        self.body_bytes = 0;
+        self.body_done = false;
+        self.state = match framing {
+            _ if upgrade => State::Opaque,
+            Framing::None | Framing::Length(0) => {
+                self.body_done = true;
+                State::Head
+            }
+            Framing::Length(n) => State::Fixed(n),
+            Framing::Chunked => State::ChunkSize,
+        };
+        Step::Head { len: end, info }
+    }
+}
+
+struct RequestLine<'a> {
+    method: &'a [u8],
+    http10: bool,
+    /// Offset of a minor version digit above 1.
+    minor_at: Option<usize>,
+}
+
+fn parse_request_line(line: &[u8], max_uri: usize) -> Result<RequestLine<'_>, (u16, String)> {
+    let bad = |what: &str| Err((400, what.to_owned()));
+    if line.contains(&b'\r') {
+        return bad("CR inside the request line");
+    }
+    let parts: Vec<&[u8]> = line.split(|b| *b == b' ').collect();
+    let [method, target, version] = parts.as_slice() else {
+        return bad("the request line is not `method SP request-target SP HTTP-version`");
+    };
+    if !is_token(method) {
+        return bad("the method is not a token");
+    }
+    if target.is_empty() {
+        return bad("empty request target");
+    }
+    if target.len() > max_uri {
+        return Err((414, format!("request target longer than {max_uri} bytes")));
+    }
+    if target.iter().any(|b| *b < 0x21 || *b == 0x7f) {
+        return bad("control character or whitespace in the request target");
+    }
+    let minor_base = method.len() + 1 + target.len() + 1 + 7;
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            if *major != b'1' {
+                return Err((
+                    505,
+                    format!("HTTP/{}.{} is not supported", *major as char, *minor as char),
+                ));
+            }
+            Ok(RequestLine {
+                method,
+                http10: *minor == b'0',
+                minor_at: (*minor > b'1').then_some(minor_base),
+            })
+        }
+        _ => bad("malformed HTTP version"),
+    }
+}
+
+/// A field line (without its CRLF): `Ok((name, value))` with the value's OWS trimmed.
+fn check_field(line: &[u8]) -> Result<(&[u8], &[u8]), &'static str> {
+    if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+        return Err("obs-fold (a field line starting with whitespace)");
+    }
+    let Some(colon) = line.iter().position(|b| *b == b':') else {
+        return Err("a field line without a colon");
+    };
+    let name = &line[..colon];
+    if name.is_empty() {
+        return Err("a field line without a name");
+    }
+    if !is_token(name) {
+        return Err("a field name that is not a token (whitespace before the colon?)");
+    }
+    let value = trim_ows(&line[colon + 1..]);
+    if value.iter().any(|b| (*b < 0x20 && *b != b'\t') || *b == 0x7f) {
+        return Err("a control character in a field value");
+    }
+    Ok((name, value))
+}
+
+/// The framing a request head declares (RFC 9112 §6, RFC 9110 §8.6).
+fn framing(fields: &[(&[u8], &[u8])], http10: bool) -> Result<Framing, (u16, String)> {
+    let bad = |why: &str| Err((400, why.to_owned()));
+    let values = |name: &[u8]| -> Vec<&[u8]> {
+        fields.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v).collect()
+    };
+    let te = values(b"transfer-encoding");
+    let cl = values(b"content-length");
+    if !te.is_empty() {
+        if http10 {
+            return bad("Transfer-Encoding in an HTTP/1.0 request");
+        }
+        if !cl.is_empty() {
+            return bad("both Content-Length and Transfer-Encoding");
+        }
+        let codings: Vec<&[u8]> = te
+            .iter()
+            .flat_map(|v| v.split(|b| *b == b','))
+            .map(trim_ows)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let Some((last, before)) = codings.split_last() else {
+            return bad("an empty Transfer-Encoding");
+        };
+        if !last.eq_ignore_ascii_case(b"chunked") {
+            return bad("Transfer-Encoding does not end in chunked");
+        }
+        if before.iter().any(|c| coding_name(c).eq_ignore_ascii_case(b"chunked")) {
+            return bad("chunked applied more than once");
+        }
+        if let Some(other) = before.first() {
+            return Err((
+                501,
+                format!(
+                    "transfer coding {:?} is not implemented (only chunked is)",
+                    String::from_utf8_lossy(other)
+                ),
+            ));
+        }
+        return Ok(Framing::Chunked);
+    }
+    let mut length: Option<u64> = None;
+    for v in cl {
+        for element in v.split(|b| *b == b',').map(trim_ows) {
+            if element.is_empty() || element.len() > 19 || !element.iter().all(u8::is_ascii_digit) {
+                return bad("Content-Length is not a number");
+            }
+            let n: u64 = std::str::from_utf8(element)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or((400, "Content-Length overflows".to_owned()))?;
+            match length {
+                Some(prev) if prev != n => return bad("Content-Length values differ"),
+                _ => length = Some(n),
+            }
+        }
+    }
+    Ok(length.map_or(Framing::None, Framing::Length))
+}
+
+fn coding_name(c: &[u8]) -> &[u8] {
+    trim_ows(c.split(|b| *b == b';').next().unwrap_or(c))
+}
+
+/// chunk-size [ chunk-ext ] (without CRLF): the size.
+fn parse_chunk_line(line: &[u8]) -> Result<u64, &'static str> {
+    if line.contains(&b'\r') {
+        return Err("bare CR in a chunk-size line");
+    }
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 {
+        return Err("chunk size is not hexadecimal");
+    }
+    // Leading zeros are allowed; 16 significant hex digits overflow nothing, 17 do.
+    let significant = line[..digits].iter().skip_while(|b| **b == b'0').count();
+    if significant > 15 {
+        return Err("chunk size overflows");
+    }
+    let size = line[..digits]
+        .iter()
+        .fold(0u64, |acc, b| acc * 16 + u64::from((*b as char).to_digit(16).unwrap_or(0)));
+    let mut rest = &line[digits..];
+    // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
+    loop {
+        rest = trim_ows(rest);
+        if rest.is_empty() {
+            return Ok(size);
+        }
+        let Some(after) = rest.strip_prefix(b";") else {
+            return Err("junk after the chunk size");
+        };
+        let after = trim_ows(after);
+        let name = after.iter().take_while(|b| is_tchar(**b)).count();
+        if name == 0 {
+            return Err("chunk extension without a name");
+        }
+        rest = trim_ows(&after[name..]);
+        if let Some(v) = rest.strip_prefix(b"=") {
+            let v = trim_ows(v);
+            let len = if v.first() == Some(&b'"') {
+                quoted_len(v).ok_or("unterminated quoted chunk extension value")?
+            } else {
+                v.iter().take_while(|b| is_tchar(**b)).count()
+            };
+            if len == 0 {
+                return Err("chunk extension without a value");
+            }
+            rest = &v[len..];
+        }
+    }
+}
+
+/// Length of a quoted-string at the start of `v` (which starts with `"`).
+fn quoted_len(v: &[u8]) -> Option<usize> {
+    let mut i = 1;
+    while i < v.len() {
+        match v[i] {
+            b'"' => return Some(i + 1),
+            b'\\' if i + 1 < v.len() && is_qdtext_or_escapable(v[i + 1]) => i += 2,
+            b if is_qdtext_or_escapable(b) => i += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn is_qdtext_or_escapable(b: u8) -> bool {
+    b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|b| is_tchar(*b))
+}
+
+fn trim_ows(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
+    }
+    v
+}
+
+/// Method and target of a request line as far as they can be read, for the access log.
+fn loose_request_line(line: &[u8]) -> (String, String) {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.splitn(3, |b| *b == b' ');
+    let text = |b: &[u8]| {
+        let b = &b[..b.len().min(1024)];
+        if b.is_empty() { "-".to_owned() } else { String::from_utf8_lossy(b).into_owned() }
+    };
+    let method = parts.next().map_or_else(|| "-".to_owned(), text);
+    let target = parts.next().map_or_else(|| "-".to_owned(), text);
+    (method, target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits { max_header_size: 1024, max_header_count: 10, max_uri_size: 64 };
+
+    /// Feed `input` whole; the steps until `More` (or a refusal/fault).
+    fn run(input: &[u8]) -> Vec<Step> {
+        let mut s = Scanner::new(LIMITS);
+        let mut at = 0;
+        let mut out = Vec::new();
+        loop {
+            let step = s.step(&input[at..], true);
+            match &step {
+                Step::Pass(n) => at += n,
+                Step::Head { len, .. } => at += len,
+                Step::More => return out,
+                Step::Refuse(_) | Step::Fault(_) => {
+                    out.push(step);
+                    return out;
+                }
+            }
+            out.push(step);
+        }
+    }
+
+    fn status(input: &[u8]) -> u16 {
+        match run(input).last() {
+            Some(Step::Refuse(r)) | Some(Step::Fault(r)) => r.status,
+            _ => 200,
+        }
+    }
+
+    macro_rules! statuses {
+        ($($name:ident: $input:expr => $want:expr;)*) => {$(
+            #[test]
+            fn $name() { assert_eq!(status($input), $want, "{:?}", run($input)); }
+        )*};
+    }
+
+    statuses! {
+        plain_get: b"GET / HTTP/1.1\r\nHost: a\r\n\r\n" => 200;
+        leading_crlf: b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n" => 200;
+        space_in_target: b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n" => 400;
+        double_space: b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n" => 400;
+        trailing_space: b"GET / HTTP/1.1 \r\nHost: a\r\n\r\n" => 400;
+        tab_separator: b"GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n" => 400;
+        ctl_in_target: b"GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n" => 400;
+        del_in_target: b"GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n" => 400;
+        lowercase_version: b"GET / http/1.1\r\nHost: a\r\n\r\n" => 400;
+        version_letters: b"GET / HTTP/1.x\r\nHost: a\r\n\r\n" => 400;
+        version_two_digits: b"GET / HTTP/1.10\r\nHost: a\r\n\r\n" => 400;
+        http09_line: b"GET /\r\n\r\n" => 400;
+        http2_line: b"GET / HTTP/2.0\r\nHost: a\r\n\r\n" => 505;
+        http3_line: b"GET / HTTP/3.0\r\nHost: a\r\n\r\n" => 505;
+        http0_line: b"GET / HTTP/0.9\r\nHost: a\r\n\r\n" => 505;
+        http12_passes: b"GET / HTTP/1.2\r\nHost: a\r\n\r\n" => 200;
+        garbage: b"GARBAGE\r\n\r\n" => 400;
+        obs_fold: b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n" => 400;
+        space_before_colon: b"GET / HTTP/1.1\r\nHost: a\r\nX : a\r\n\r\n" => 400;
+        bad_name: b"GET / HTTP/1.1\r\nX(y): a\r\n\r\n" => 400;
+        no_colon: b"GET / HTTP/1.1\r\nbad line\r\n\r\n" => 400;
+        nul_in_value: b"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n" => 400;
+        bare_cr_in_value: b"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n" => 400;
+        bare_lf_lines: b"GET / HTTP/1.1\nHost: a\n\n" => 400;
+        bare_lf_field: b"GET / HTTP/1.1\r\nHost: a\n\r\n" => 400;
+        obs_text_value: b"GET / HTTP/1.1\r\nX: caf\xc3\xa9\r\n\r\n" => 200;
+        connect: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n" => 405;
+        uri_too_long: format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(64)).as_bytes() => 414;
+        uri_too_long_unfinished: format!("GET /{}", "a".repeat(200)).as_bytes() => 414;
+        too_many_fields: format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(11)).as_bytes() => 431;
+        ten_fields_pass: format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(10)).as_bytes() => 200;
+        head_too_large: format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "y".repeat(1100)).as_bytes() => 431;
+        te_and_cl: b"POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n" => 400;
+        te_http10: b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" => 400;
+        te_gzip_chunked: b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" => 501;
+        te_gzip_line_then_chunked: b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" => 501;
+        te_chunked_gzip: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n" => 400;
+        te_chunked_twice: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n" => 400;
+        te_identity: b"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n" => 400;
+        te_xchunked: b"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n" => 400;
+        te_empty: b"POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n" => 400;
+        te_chunked_case: b"POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n" => 200;
+        cl_list_equal: b"POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\nx" => 200;
+        cl_lines_equal: b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx" => 200;
+        cl_differ: b"POST / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\nx" => 400;
+        cl_lines_differ: b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx" => 400;
+        cl_plus: b"POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\nx" => 400;
+        cl_empty: b"POST / HTTP/1.1\r\nContent-Length: \r\n\r\n" => 400;
+        cl_empty_element: b"POST / HTTP/1.1\r\nContent-Length: 1,,1\r\n\r\nx" => 400;
+        cl_overflow: b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n" => 400;
+        chunk_ext_bare_lf: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext\nfoo\r\nhello\r\n0\r\n\r\n" => 400;
+        chunk_ext_value_bare_lf: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\nhello\r\n0\r\n\r\n" => 400;
+        chunk_size_bare_lf: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n" => 400;
+        chunk_size_not_hex: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n" => 400;
+        chunk_size_0x: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n" => 400;
+        chunk_size_sign: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n" => 400;
+        chunk_size_leading_space: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n" => 400;
+        chunk_size_overflow: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000005\r\nhello\r\n" => 400;
+        chunk_size_leading_zeros: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n000000000000000000005\r\nhello\r\n0\r\n\r\n" => 200;
+        chunk_missing_crlf: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n" => 400;
+        chunk_ext_ok: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5 ; a=b ;c=\"d \\\" e\";f\r\nhello\r\n0\r\n\r\n" => 200;
+        chunk_ext_unterminated: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\"b\r\nhello\r\n0\r\n\r\n" => 400;
+        chunk_ext_junk: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5 x\r\nhello\r\n0\r\n\r\n" => 400;
+        trailers_ok: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: v\r\n\r\n" => 200;
+        trailer_bad: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nbad trailer\r\n\r\n" => 400;
+        trailer_bare_lf: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: v\n\r\n" => 400;
+        pipelined_second_bad: b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /a b HTTP/1.1\r\n\r\n" => 400;
+    }
+
+    #[test]
+    fn bodies_are_followed_to_the_next_head() {
+        let input = b"POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcPOST /b HTTP/1.1\r\n\
+                      Transfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+        let steps = run(input);
+        let heads = steps.iter().filter(|s| matches!(s, Step::Head { .. })).count();
+        assert_eq!(heads, 3, "{steps:?}");
+        let passed: usize = steps
+            .iter()
+            .map(|s| match s {
+                Step::Pass(n) | Step::Head { len: n, .. } => *n,
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(passed, input.len());
+    }
+
+    #[test]
+    fn chunk_data_counts_as_body_bytes() {
+        let mut s = Scanner::new(LIMITS);
+        let input = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n";
+        let mut at = 0;
+        while let Step::Pass(n) | Step::Head { len: n, .. } = s.step(&input[at..], false) {
+            at += n;
+        }
+        assert_eq!(at, input.len());
+        assert_eq!(s.body_bytes(), 5);
+        assert!(!s.body_done());
+        assert_eq!(s.step(b"0\r\n\r\n", false), Step::Pass(3));
+        assert_eq!(s.step(b"\r\n", false), Step::Pass(2));
+        assert!(s.body_done());
+    }
+
+    #[test]
+    fn partial_input_waits() {
+        let mut s = Scanner::new(LIMITS);
+        assert_eq!(s.step(b"GET / HTTP/1.1\r\nHost: a\r\n", false), Step::More);
+        assert_eq!(s.step(b"GET / HT", false), Step::More);
+    }
+
+    #[test]
+    fn minor_version_above_one_is_rewritten() {
+        let Step::Head { info, .. } = Scanner::new(LIMITS).step(b"GET /x HTTP/1.2\r\n\r\n", false)
+        else {
+            panic!("not a head");
+        };
+        assert_eq!(info.minor_version_at, Some(14));
+    }
+
+    #[test]
+    fn refusals_keep_what_the_log_needs() {
+        let Some(Step::Refuse(r)) = run(b"GET /a b HTTP/1.1\r\n\r\n").pop() else { panic!() };
+        assert_eq!((r.method.as_str(), r.target.as_str()), ("GET", "/a"));
+        let Some(Step::Refuse(r)) = run(b"GARBAGE\r\n\r\n").pop() else { panic!() };
+        assert_eq!((r.method.as_str(), r.target.as_str()), ("GARBAGE", "-"));
+    }
+
+    #[test]
+    fn upgrade_requests_turn_the_stream_opaque() {
+        let input =
+            b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n\x81\x05hello";
+        let steps = run(input);
+        assert!(matches!(steps[0], Step::Head { info: HeadInfo { upgrade: true, .. }, .. }));
+        assert_eq!(steps[1], Step::Pass(7));
+    }
+}
