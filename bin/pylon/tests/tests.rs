@@ -7,8 +7,10 @@ mod admin;
 
 mod cli;
 mod errors;
+mod framing;
 mod hardening;
 mod headers;
+mod limits;
 mod logs;
 mod plugins;
 mod plugins_auth;

@@ -11,7 +11,8 @@ use std::{
 };
 
 pub(crate) use pylon_testkit::{
-    Dir, H1Conn, HttpOrigin as Upstream, WsEcho, eventually, exchange, free_port,
+    Answer, Dir, End, Exchange, H1Conn, H2Conn, H2Request, HttpOrigin as Upstream, RawOrigin,
+    WsEcho, eventually, exchange, free_port,
 };
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -402,5 +403,79 @@ impl Drop for PidGuard {
                 );
             }
         }
+    }
+}
+
+/// A pylon of one's own in front of a [`RawOrigin`] that records every byte, with an access
+/// log (`{status} {method} {path} {location}`) and a stats path (for the message-syntax and
+/// limits scenarios).
+///
+/// Locations: `=/r204` `return = "204"`, `=/r304` `return = "304"`, `=/r200`
+/// `return = "200 hello"`, `/big/` (the origin, `client_max_body_size = "1kb"`), and `/`
+/// (the origin, with `X-Xff: $proxy_add_x_forwarded_for` and `X-Foo-Seen: $http_x_foo`).
+#[derive(Debug)]
+pub(crate) struct Fx {
+    /// The listener (h1 and h2c).
+    pub(crate) addr: SocketAddr,
+    /// The upstream of `/` and `/big/`.
+    pub(crate) origin: RawOrigin,
+    _pylon: Pylon,
+    log: PathBuf,
+    _dir: Dir,
+}
+
+impl Fx {
+    /// Start pylon; `server_extra` lines go into the server section.
+    pub(crate) async fn start(server_extra: &str) -> Fx {
+        let origin = RawOrigin::start().await;
+        let dir = Dir::new();
+        let log = dir.join("access.log");
+        let pylon = Pylon::start(&dir, |port| {
+            format!(
+                "{basic}[upstreams.origin]\naddrs = [\"{origin}\"]\n\n\
+                 [locations.r204]\npath = \"=/r204\"\nreturn = \"204\"\n\n\
+                 [locations.r304]\npath = \"=/r304\"\nreturn = \"304\"\n\n\
+                 [locations.r200]\npath = \"=/r200\"\nreturn = \"200 hello\"\n\n\
+                 [locations.big]\npath = \"/big/\"\nupstream = \"origin\"\n\
+                 client_max_body_size = \"1kb\"\n\n\
+                 [locations.all]\npath = \"/\"\nupstream = \"origin\"\n\
+                 proxy_set_headers = [\"X-Xff: $proxy_add_x_forwarded_for\", \
+                 \"X-Foo-Seen: $http_x_foo\"]\n\n\
+                 [servers.s]\naddr = \"127.0.0.1:{port}\"\n\
+                 locations = [\"r204\", \"r304\", \"r200\", \"big\", \"all\"]\n\
+                 enable_h2 = true\nstats_path = \"/__stats\"\n\
+                 access_log = \"{{status}} {{method}} {{path}} {{location}}\"\n\
+                 access_log_path = {log}\n{server_extra}\n",
+                basic = dir.basic(""),
+                origin = origin.addr,
+                log = q(&log.display().to_string()),
+            )
+        })
+        .await;
+        Fx { addr: pylon.addr(), origin, _pylon: pylon, log, _dir: dir }
+    }
+
+    /// `bytes` on a new connection; every response until pylon closes or is quiet for 1 s.
+    pub(crate) async fn send(&self, bytes: &[u8]) -> Exchange {
+        exchange(self.addr, bytes, Duration::from_secs(1)).await
+    }
+
+    /// The access-log lines so far, waiting (up to 5 s) until there are at least `n`.
+    pub(crate) async fn log_lines(&self, n: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            if lines.len() >= n || Instant::now() > deadline {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The stats document.
+    pub(crate) async fn stats(&self) -> Value {
+        let got = self.send(b"GET /__stats HTTP/1.1\r\nHost: s\r\nConnection: close\r\n\r\n").await;
+        serde_json::from_slice(&got.only().message.body).expect("stats JSON")
     }
 }

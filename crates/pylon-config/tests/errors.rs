@@ -254,6 +254,18 @@ fn durations_need_units() {
 }
 
 #[test]
+fn request_limits_are_checked() {
+    let e = errors(
+        "[servers.s]\naddr = \"127.0.0.1:7000\"\nmax_header_count = 300\nmax_uri_size = 0\n\
+         [servers.t]\naddr = \"127.0.0.1:7001\"\nmax_header_count = 0\nmax_uri_size = \"8 parsecs\"\n",
+    );
+    assert_has(&e, 3, 20, "servers.s.max_header_count", "from 0 to 256");
+    assert_has(&e, 4, 16, "servers.s.max_uri_size", "must be more than 0");
+    assert_has(&e, 7, 20, "servers.t.max_header_count", "must be more than 0");
+    assert_has(&e, 8, 18, "servers.t.max_uri_size", "unknown size unit");
+}
+
+#[test]
 fn caller_checks_report_with_the_other_errors_at_the_value() {
     fn no_x(spec: &str) -> Result<(), String> {
         if spec.contains('x') { Err("no x here".to_owned()) } else { Ok(()) }

@@ -51,6 +51,10 @@ fn defaults_of_upstream_location_and_server() {
         (false, true, None, None)
     );
     assert_eq!(
+        (s.max_header_count, s.max_uri_size),
+        (DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_URI_SIZE)
+    );
+    assert_eq!(
         (s.header_read_timeout, s.keepalive_timeout, s.max_header_size, s.max_connections),
         (
             DEFAULT_HEADER_READ_TIMEOUT,

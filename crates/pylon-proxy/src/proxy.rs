@@ -3,7 +3,7 @@
 //! | phase | what pylon does |
 //! |---|---|
 //! | `new_ctx` | load the current [`Runtime`] once (arc-swap) and keep this server's part |
-//! | `early_request_filter` | count the request, target and authority in normal form or 400 ([`crate::target`]), keep-alive timeout, header size limit (431) |
+//! | `early_request_filter` | count the request, a front-door refusal (see `framing`), target and authority in normal form or 400 ([`crate::target`]), keep-alive timeout, pipelining, h2 head limits, Content-Length list collapsed |
 //! | `request_filter` | stats path, location choice (404), body size by Content-Length (413), `return` locations |
 //! | `request_body_filter` | body size while streaming (413) |
 //! | `upstream_peer` | healthy peer not tried yet (503 when none) |

@@ -155,8 +155,10 @@ impl Core {
                 Step::Refuse(refusal) => {
                     tracing::debug!("request refused before pingora: {refusal}");
                     self.pending.clear();
+                    // HEAD keeps its method: the answer to it has no body.
+                    let method = if refusal.method == "HEAD" { "HEAD" } else { "GET" };
                     let stand_in = format!(
-                        "GET / HTTP/1.1\r\nHost: refused.invalid\r\n{REFUSED_HEADER}: {}\r\n\
+                        "{method} / HTTP/1.1\r\nHost: refused.invalid\r\n{REFUSED_HEADER}: {}\r\n\
                          Connection: close\r\n\r\n",
                         self.token
                     );
