@@ -295,6 +295,10 @@ impl ProxyHttp for PylonHttp {
     async fn early_request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<()> {
         self.shared.stats.request_started();
         ctx.counted = true;
+        // In flight from here: `logging` ends every counted request, refused ones included.
+        if let Some(m) = ctx.server.as_ref().and_then(|s| s.metrics.as_ref()) {
+            m.started();
+        }
         if let Some(refusal) = framing::refusal(session) {
             let e = Error::explain(HTTPStatus(refusal.status), refusal.reason.clone());
             ctx.refused = Some(refusal);
@@ -306,9 +310,6 @@ impl ProxyHttp for PylonHttp {
             return Err(e);
         }
         let Some(server) = &ctx.server else { return Ok(()) };
-        if let Some(m) = &server.metrics {
-            m.started();
-        }
         let keepalive = server.keepalive_timeout.as_secs();
         // Only where the client keeps the connection (HTTP/1.0 and `Connection: close` do not);
         // pingora reads 0 as "no timeout", a configured "0s" means "no keep-alive".

@@ -305,7 +305,7 @@ impl Scanner {
         // The fields, line by line.
         let mut at = first_nl + 1;
         let mut count = 0usize;
-        let mut fields: Vec<(&[u8], &[u8])> = Vec::new();
+        let mut upgrade = false;
         let end = loop {
             if at > limits.max_header_size {
                 return self.refuse(431, "request head too large", request_line);
@@ -336,23 +336,34 @@ impl Scanner {
                 return self.refuse(431, "too many header fields", request_line);
             }
             match check_field(field) {
-                Ok((name, value)) => fields.push((name, value)),
+                Ok((name, _)) => upgrade |= name.eq_ignore_ascii_case(b"upgrade"),
                 Err(reason) => return self.refuse(400, reason, request_line),
             }
         };
         if end > limits.max_header_size {
             return self.refuse(431, "request head too large", request_line);
         }
-        let framing = match framing(&fields, parsed.http10) {
+        // The field block again (no per-request list: the checks above passed every line).
+        let block = &input[first_nl + 1..end];
+        let fields = || {
+            block
+                .split(|b| *b == b'\n')
+                .filter_map(|l| check_field(l.strip_suffix(b"\r").unwrap_or(l)).ok())
+        };
+        let framing = match framing(fields, parsed.http10) {
             Ok(f) => f,
             Err((status, reason)) => return self.refuse(status, reason, request_line),
         };
         if parsed.method.eq_ignore_ascii_case(b"CONNECT") {
             return self.refuse(405, "CONNECT is not proxied", request_line);
         }
-        let upgrade = fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"upgrade"));
         let info = HeadInfo { framing, upgrade, minor_version_at: parsed.minor_at };
-        self.current = loose_request_line(request_line);
+        // Reusing the buffers: no allocation per request once warm.
+        let (method, target) = loose_parts(request_line);
+        self.current.0.clear();
+        self.current.0.push_str(&String::from_utf8_lossy(method));
+        self.current.1.clear();
+        self.current.1.push_str(&String::from_utf8_lossy(target));
         self.body_bytes = 0;
         self.body_done = false;
         self.state = match framing {
@@ -380,8 +391,10 @@ fn parse_request_line(line: &[u8], max_uri: usize) -> Result<RequestLine<'_>, (u
     if line.contains(&b'\r') {
         return bad("CR inside the request line");
     }
-    let parts: Vec<&[u8]> = line.split(|b| *b == b' ').collect();
-    let [method, target, version] = parts.as_slice() else {
+    let mut parts = line.split(|b| *b == b' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return bad("the request line is not `method SP request-target SP HTTP-version`");
     };
     if !is_token(method) {
@@ -440,10 +453,13 @@ fn check_field(line: &[u8]) -> Result<(&[u8], &[u8]), &'static str> {
 }
 
 /// The framing a request head declares (RFC 9112 §6, RFC 9110 §8.6).
-fn framing(fields: &[(&[u8], &[u8])], http10: bool) -> Result<Framing, (u16, String)> {
+fn framing<'a, I>(fields: impl Fn() -> I, http10: bool) -> Result<Framing, (u16, String)>
+where
+    I: Iterator<Item = (&'a [u8], &'a [u8])>,
+{
     let bad = |why: &str| Err((400, why.to_owned()));
     let values = |name: &[u8]| -> Vec<&[u8]> {
-        fields.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v).collect()
+        fields().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v).collect()
     };
     let te = values(b"transfer-encoding");
     let cl = values(b"content-length");
@@ -589,15 +605,23 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 
 /// Method and target of a request line as far as they can be read, for the access log.
 fn loose_request_line(line: &[u8]) -> (String, String) {
+    let (method, target) = loose_parts(line);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (text(method), text(target))
+}
+
+/// [`loose_request_line`] without copies: each part at most 1 KiB, `-` when missing.
+fn loose_parts(line: &[u8]) -> (&[u8], &[u8]) {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let mut parts = line.splitn(3, |b| *b == b' ');
-    let text = |b: &[u8]| {
-        let b = &b[..b.len().min(1024)];
-        if b.is_empty() { "-".to_owned() } else { String::from_utf8_lossy(b).into_owned() }
-    };
-    let method = parts.next().map_or_else(|| "-".to_owned(), text);
-    let target = parts.next().map_or_else(|| "-".to_owned(), text);
-    (method, target)
+    (loose_part(parts.next()), loose_part(parts.next()))
+}
+
+fn loose_part(p: Option<&[u8]>) -> &[u8] {
+    match p {
+        Some(b) if !b.is_empty() => &b[..b.len().min(1024)],
+        _ => b"-",
+    }
 }
 
 #[cfg(test)]
