@@ -29,9 +29,9 @@ pub(crate) fn diagnostics(list: &[pylon_config::Diagnostic]) -> Vec<Diagnostic> 
         .collect()
 }
 
-/// The model of a config as JSON.
+/// The model of a config as JSON, plugin secrets redacted ([`pylon_proxy::config_model`]).
 pub(crate) fn model(config: &pylon_config::Config) -> serde_json::Value {
-    serde_json::to_value(config).unwrap_or_default()
+    pylon_proxy::config_model(config)
 }
 
 /// pylon-admin's view of the running proxy.

@@ -158,12 +158,37 @@ fn load_text(path: Option<&Path>) -> anyhow::Result<(Loaded, String)> {
 fn init_logging(config: &Config) {
     // pingora-load-balancing logs every health change too (with a dump of the peer's
     // options); pylon-upstream reports each change once, so keep pingora's for errors.
-    let filter = std::env::var("PYLON_LOG")
-        .unwrap_or_else(|_| format!("{},pingora_load_balancing=error", config.basic.log_level));
+    let filter =
+        std::env::var("PYLON_LOG").unwrap_or_else(|_| default_filter(&config.basic.log_level));
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// The tracing filter of `basic.log_level`. A bare `debug` or `trace` raises Pylon's own
+/// crates only: pingora's debug events dump request and response heads and bodies
+/// (credentials, cookies, tokens), so other crates stay at `info`. A filter with directives
+/// (`"pingora_proxy=debug,info"`), or `PYLON_LOG`, is taken as written.
+fn default_filter(log_level: &str) -> String {
+    const OURS: [&str; 9] = [
+        "pylon",
+        "pylon_proxy",
+        "pylon_plugin",
+        "pylon_upstream",
+        "pylon_config",
+        "pylon_admin",
+        "pylon_route",
+        "pylon_accesslog",
+        "pylon_vars",
+    ];
+    let level = log_level.trim();
+    if level.eq_ignore_ascii_case("debug") || level.eq_ignore_ascii_case("trace") {
+        let ours: Vec<String> = OURS.iter().map(|t| format!("{t}={level}")).collect();
+        format!("info,pingora_load_balancing=error,{}", ours.join(","))
+    } else {
+        format!("{level},pingora_load_balancing=error")
+    }
 }
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -317,4 +342,24 @@ fn read_pid(pid_file: &Path) -> anyhow::Result<i32> {
     text.trim()
         .parse()
         .with_context(|| format!("pid file {} does not hold a pid", pid_file.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_filter;
+
+    #[test]
+    fn debug_raises_only_pylons_own_crates() {
+        let f = default_filter("debug");
+        assert!(f.starts_with("info,"), "{f}");
+        assert!(f.contains("pylon_proxy=debug") && f.contains("pylon_plugin=debug"), "{f}");
+        assert!(!f.contains("pingora_proxy=debug"), "{f}");
+        assert_eq!(default_filter("warn"), "warn,pingora_load_balancing=error");
+        // Directives are the operator's explicit choice.
+        assert_eq!(
+            default_filter("pingora_proxy=debug,info"),
+            "pingora_proxy=debug,info,pingora_load_balancing=error"
+        );
+        assert!(tracing_subscriber::EnvFilter::try_new(default_filter("TRACE")).is_ok());
+    }
 }

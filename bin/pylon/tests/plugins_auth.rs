@@ -384,3 +384,163 @@ async fn jwt_verifies_es256_with_a_pem_public_key() {
     })
     .await;
 }
+
+/// Secrets in plugin configs (argon2 password hashes, API key hashes, the JWT HMAC secret)
+/// and the credentials clients try: never in the admin API's config model, `pylon check`,
+/// `pylon explain` (CLI and API), config error messages, or the proxy's log at debug level.
+/// The TOML text an authenticated admin edits keeps them (README "Decisions").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_secrets_stay_out_of_the_admin_model_logs_check_explain_and_errors() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let hash = pylon_admin::hash_password("pw-alice-0001").expect("hash");
+        let key_hex = sha256_hex("key-live-0002");
+        let text = |ports: &[u16], jwt_secret: &str, keys: &str, extra: &str| {
+            format!(
+                "{basic}
+[upstreams.up]
+addrs = [{up}]
+[plugins.staff]
+kind = \"basic_auth\"
+users = [{user}]
+[plugins.keys]
+kind = \"key_auth\"
+keys = [{keys}]
+[plugins.tokens]
+kind = \"jwt\"
+algorithm = \"HS256\"
+secret = \"{jwt_secret}\"
+{extra}
+[locations.basic]
+upstream = \"up\"
+path = \"/b\"
+plugins = [\"staff\"]
+[locations.key]
+upstream = \"up\"
+path = \"/k\"
+plugins = [\"keys\"]
+[locations.jwt]
+upstream = \"up\"
+path = \"/j\"
+plugins = [\"tokens\"]
+[servers.main]
+addr = \"127.0.0.1:{web}\"
+locations = [\"basic\", \"key\", \"jwt\"]
+[admin]
+addr = \"127.0.0.1:{admin}\"
+",
+                basic = dir.basic("").replace("log_level = \"info\"", "log_level = \"debug\""),
+                up = q(&up.addr.to_string()),
+                user = q(&format!("alice:{hash}")),
+                web = ports[0],
+                admin = ports[1],
+            )
+        };
+        let good_keys = format!("\"sha256:{key_hex}\"");
+        let p = Pylon::start_n(&dir, 2, |ports| text(ports, "jwt-secret-0003", &good_keys, ""))
+            .await;
+        let good_token = hs256("jwt-secret-0003", serde_json::json!({ "exp": now() + 600 }));
+        let forged = hs256("jwt-forged-0006", serde_json::json!({ "exp": now() + 600 }));
+        // Failed and admitted attempts of every kind, h1 and h2c.
+        for c in [client(), h2c()] {
+            let got = send(c.get(p.url("/b")).basic_auth("alice", Some("pw-wrong-0004"))).await;
+            assert_eq!(got.status, 401);
+            let got = send(c.get(p.url("/b")).basic_auth("alice", Some("pw-alice-0001"))).await;
+            assert_eq!(got.status, 200);
+            let got = send(c.get(p.url("/k")).header("x-api-key", "key-wrong-0005")).await;
+            assert_eq!(got.status, 401);
+            let got = send(c.get(p.url("/k")).header("x-api-key", "key-live-0002")).await;
+            assert_eq!(got.status, 200);
+            let got = send(c.get(p.url("/j")).bearer_auth(&forged)).await;
+            assert_eq!(got.status, 401);
+            let got = send(c.get(p.url("/j")).bearer_auth(&good_token)).await;
+            assert_eq!(got.status, 200);
+        }
+        // The argon2 output (after the last `$`) and salt, not just the whole string.
+        let hash_parts: Vec<&str> = hash.rsplit('$').take(2).collect();
+        let secrets: Vec<&str> = [
+            "pw-alice-0001",
+            "key-live-0002",
+            "jwt-secret-0003",
+            "pw-wrong-0004",
+            "key-wrong-0005",
+            "jwt-forged-0006",
+            "jwt-secret-0007",
+            "pw-url-0008",
+            key_hex.as_str(),
+            good_token.as_str(),
+            forged.as_str(),
+        ]
+        .into_iter()
+        .chain(hash_parts)
+        .collect();
+        let clean = |what: &str, out: &str| {
+            for s in &secrets {
+                assert!(!out.contains(s), "{what} shows the secret {s:?}:\n{out}");
+            }
+        };
+
+        // The admin API: the model is redacted, the editable text is the file.
+        let mut admin = crate::admin::AdminClient::new(&p);
+        let got = admin.get("/api/config").await;
+        assert_eq!(got.status, 200, "{}", got.body);
+        let doc = got.json();
+        clean("the admin model", &doc["model"].to_string());
+        assert!(doc["model"].to_string().contains("alice:<redacted "), "{}", doc["model"]);
+        assert!(doc["text"].as_str().is_some_and(|t| t.contains("jwt-secret-0003")));
+        // A plan that only rotates the JWT secret shows the change, not the secret.
+        admin.csrf = admin.get("/api/session").await.json()["csrf"].as_str().map(str::to_owned);
+        let plan = admin.plan(&text(&p.ports, "jwt-secret-0007", &good_keys, "")).await;
+        let changes = plan["changes"].to_string();
+        assert!(changes.contains("tokens") && changes.contains("options"), "{plan}");
+        clean("the plan's changes", &changes);
+        let web = p.ports[0];
+        let url = format!("http://127.0.0.1:{web}/j");
+        let got = admin.get(&format!("/api/explain?url=http%3A%2F%2F127.0.0.1%3A{web}%2Fj")).await;
+        assert_eq!(got.status, 200, "{}", got.body);
+        assert!(got.body.contains("tokens"), "{}", got.body);
+        clean("the explain API", &got.body);
+
+        // The CLI.
+        let config = p.config.display().to_string();
+        let (code, out, err) = pylon_cmd(&["check", "-c", &config]).await;
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("tokens (jwt)"), "{out}");
+        clean("pylon check", &format!("{out}{err}"));
+        let (code, out, err) = pylon_cmd(&["explain", "-c", &config, &url]).await;
+        assert_eq!(code, 0, "{err}");
+        clean("pylon explain", &format!("{out}{err}"));
+
+        // Errors in secret options name the key, never the value: a key pasted where its
+        // hash belongs, credentials in a forward_auth url. Checked, then tried as a reload
+        // (refused before the signal; the running config stays).
+        let bad = text(
+            &p.ports,
+            "jwt-secret-0003",
+            "\"sha256:key-live-0002\"",
+            "[plugins.sso]\nkind = \"forward_auth\"\nurl = \"http://svc:pw-url-0008@auth/verify\"\n",
+        );
+        let bad_path = dir.join("bad.toml");
+        std::fs::write(&bad_path, &bad).expect("write bad config");
+        let (code, out, err) = pylon_cmd(&["check", "-c", &bad_path.display().to_string()]).await;
+        assert_ne!(code, 0);
+        let shown = format!("{out}{err}");
+        assert!(shown.contains("keys[0]") && shown.contains("not a SHA-256"), "{shown}");
+        assert!(shown.contains("credentials in the url"), "{shown}");
+        clean("pylon check of a bad config", &shown);
+        std::fs::write(&p.config, &bad).expect("write bad config");
+        let (code, out, err) = pylon_cmd(&["reload", "-c", &config]).await;
+        assert_ne!(code, 0, "{out}{err}");
+        assert!(err.contains("credentials in the url"), "{err}");
+        clean("pylon reload of a bad config", &format!("{out}{err}"));
+        assert_eq!(send(client().get(p.url("/k")).header("x-api-key", "key-live-0002")).await.status, 200);
+
+        // The proxy's own log, at debug level, after all of it.
+        let log = p.wait_stderr("jwt: token refused").await;
+        assert!(log.contains("basic_auth: authentication failed"), "{log}");
+        assert!(log.contains("key_auth: unknown API key"), "{log}");
+        clean("the log", &log);
+    })
+    .await;
+}

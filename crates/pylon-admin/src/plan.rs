@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::backend::{Checked, Diagnostic, Impact};
 
 /// Sections of the model whose entries are named tables (`[upstreams.NAME]` …).
-const NAMED: [&str; 4] = ["servers", "locations", "upstreams", "certificates"];
+const NAMED: [&str; 5] = ["servers", "locations", "upstreams", "certificates", "plugins"];
 /// Sections that are single tables.
 const SINGLE: [&str; 2] = ["basic", "admin"];
 /// Server keys a running listener cannot change in place.
@@ -307,6 +307,16 @@ mod tests {
                 "+ [admin]",
             ]
         );
+    }
+
+    #[test]
+    fn plugin_changes_are_named() {
+        let plugin = |secret: &str| json!({"name": "tokens", "kind": "jwt", "options": [{"key": "secret", "value": secret}]});
+        let base =
+            json!({"plugins": [plugin("<redacted 0000aaaa>"), {"name": "old", "kind": "cors"}]});
+        let cand = json!({"plugins": [plugin("<redacted 1111bbbb>"), {"name": "gz", "kind": "compression"}]});
+        let got: Vec<String> = semantic_diff(&base, &cand).iter().map(|c| c.to_string()).collect();
+        assert_eq!(got, ["~ [plugins.tokens]: options", "+ [plugins.gz]", "- [plugins.old]"]);
     }
 
     #[test]

@@ -49,6 +49,7 @@ mod exchange;
 mod kinds;
 mod net;
 mod plugin;
+mod secret;
 mod spec;
 
 pub use exchange::{Reply, ReplyBody, Request, State, Verdict};
@@ -68,4 +69,5 @@ pub use kinds::{
     redirect::DEFAULT_REDIRECT_STATUS,
 };
 pub use plugin::{Chain, Env, Instance, check};
+pub use secret::{is_secret_option, redact_secret};
 pub use spec::{Problem, Spec, Value};

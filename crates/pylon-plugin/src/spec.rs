@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-/// One `[plugins.NAME]` as written: pylon-proxy maps the config onto it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `[plugins.NAME]` as written: pylon-proxy maps the config onto it. Its `Debug`
+/// shows secret options redacted ([`crate::redact_secret`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Spec {
     /// The instance name (the table name).
     pub name: String,
@@ -12,6 +13,35 @@ pub struct Spec {
     pub kind: String,
     /// The options in file order: `(key, value)`.
     pub options: Vec<(String, Value)>,
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn shown(kind: &str, key: &str, v: &Value) -> Value {
+            match v {
+                Value::Str(s) => Value::Str(crate::redact_secret(kind, key, s)),
+                Value::List(l) => Value::List(l.iter().map(|v| shown(kind, key, v)).collect()),
+                other => other.clone(),
+            }
+        }
+        let options: Vec<(&str, Value)> = self
+            .options
+            .iter()
+            .map(|(k, v)| {
+                let v = if crate::is_secret_option(&self.kind, k) {
+                    shown(&self.kind, k, v)
+                } else {
+                    v.clone()
+                };
+                (k.as_str(), v)
+            })
+            .collect();
+        f.debug_struct("Spec")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("options", &options)
+            .finish()
+    }
 }
 
 /// An option value.

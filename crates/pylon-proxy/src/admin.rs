@@ -121,6 +121,47 @@ pub fn config_version(text: &str) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The config as the admin API and `pylon plan` show it: JSON of pylon-config's `Config`
+/// with the value of every plugin secret (`basic_auth` users' password hashes, `key_auth`
+/// key hashes, the `jwt` HMAC secret; see [`pylon_plugin::is_secret_option`]) replaced by
+/// `<redacted FINGERPRINT>` (`USER:<redacted …>` for a `basic_auth` user). The fingerprint
+/// is stable within this process, so a plan's semantic diff still shows that a secret
+/// changed. (`[admin]` password hashes are never serialized at all.)
+pub fn config_model(config: &pylon_config::Config) -> serde_json::Value {
+    let mut model = serde_json::to_value(config).unwrap_or_default();
+    if let Some(plugins) = model.get_mut("plugins").and_then(|p| p.as_array_mut()) {
+        for plugin in plugins {
+            let kind = plugin["kind"].as_str().unwrap_or_default().to_owned();
+            let Some(options) = plugin.get_mut("options").and_then(|o| o.as_array_mut()) else {
+                continue;
+            };
+            for option in options {
+                let key = option["key"].as_str().unwrap_or_default().to_owned();
+                if pylon_plugin::is_secret_option(&kind, &key) {
+                    if let Some(value) = option.get_mut("value") {
+                        redact_value(&kind, &key, value);
+                    }
+                }
+            }
+        }
+    }
+    model
+}
+
+/// Replaces every string inside `value` (a string or an array) with its redaction; other
+/// values (a number where a secret belongs is a config error anyway) are emptied too.
+fn redact_value(kind: &str, key: &str, value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => *s = pylon_plugin::redact_secret(kind, key, s),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                redact_value(kind, key, item);
+            }
+        }
+        other => *other = serde_json::Value::String(pylon_plugin::redact_secret(kind, key, "")),
+    }
+}
+
 /// The running proxy, as pylon-admin reaches it (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct AdminHandle {
@@ -360,5 +401,49 @@ impl ServeHttp for AdminListener {
         parts.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
         let body = if is_head { Vec::new() } else { body.to_vec() };
         http::Response::from_parts(parts, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY_HASH: &str =
+        "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+    fn model_of(secret: &str) -> serde_json::Value {
+        let text = format!(
+            "[upstreams.o]\naddrs = [\"127.0.0.1:9\"]\n\
+             [plugins.j]\nkind = \"jwt\"\nalgorithm = \"HS256\"\nsecret = \"{secret}\"\n\
+             [plugins.k]\nkind = \"key_auth\"\nkeys = [\"{KEY_HASH}\"]\n\
+             [plugins.b]\nkind = \"basic_auth\"\nrealm = \"staff\"\n\
+             users = [\"alice:$argon2id$v=19$m=19456,t=2,p=1$MDEyMzQ1Njc4OWFiY2RlZg$bWFkZS11cC1oYXNoLWZvci10aGUtdGVzdA\"]\n\
+             [locations.l]\nupstream = \"o\"\npath = \"/\"\nplugins = [\"j\", \"k\", \"b\"]\n\
+             [servers.s]\naddr = \"127.0.0.1:0\"\nlocations = [\"l\"]\n"
+        );
+        let loaded = pylon_config::parse(&text, std::path::Path::new("t.toml")).unwrap();
+        config_model(&loaded.config)
+    }
+
+    #[test]
+    fn plugin_secrets_are_redacted_and_changes_still_show() {
+        let model = model_of("jwt-shared-secret-1");
+        let text = model.to_string();
+        for secret in ["jwt-shared-secret-1", &KEY_HASH[7..], "argon2id", "bWFkZS11cC1o"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        let options = |name: &str| {
+            model["plugins"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()
+                ["options"]
+                .clone()
+        };
+        // Not secrets: kept as written.
+        assert!(options("j").to_string().contains("HS256"));
+        assert!(options("b").to_string().contains("staff"));
+        assert!(options("b").to_string().contains("alice:<redacted "), "{}", options("b"));
+        assert!(options("k").to_string().contains("<redacted "), "{}", options("k"));
+        // The same secret shows the same; another secret shows differently.
+        assert_eq!(model, model_of("jwt-shared-secret-1"));
+        assert_ne!(options("j"), model_of("jwt-shared-secret-2")["plugins"][0]["options"]);
     }
 }

@@ -29,7 +29,7 @@ mod tls;
 
 pub use admin::{
     AdminConn, AdminHandle, AdminService, Checked, IMPACT_SAMPLE, Impact, ImpactExample,
-    MAX_ADMIN_BODY, Reloaded, Route, Running, check_text, config_version, impact,
+    MAX_ADMIN_BODY, Reloaded, Route, Running, check_text, config_model, config_version, impact,
 };
 pub use app::{Pylon, RunOptions, run};
 pub use explain::{CheckReport, Explained, check, explain, lints, route_table};

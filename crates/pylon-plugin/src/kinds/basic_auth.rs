@@ -42,13 +42,26 @@ pub const DEFAULT_BASIC_AUTH_REALM: &str = "pylon";
 /// Successful credential pairs remembered per plugin before the memory is cleared.
 const CACHE_SIZE: usize = 1024;
 
-#[derive(Debug)]
 pub(crate) struct BasicAuth {
     name: String,
     users: HashMap<String, String>,
     challenge: String,
     hide: bool,
     verified: Arc<Mutex<HashSet<[u8; 32]>>>,
+}
+
+/// Names and settings only: never the password hashes.
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut users: Vec<&str> = self.users.keys().map(String::as_str).collect();
+        users.sort_unstable();
+        f.debug_struct("BasicAuth")
+            .field("name", &self.name)
+            .field("users", &users)
+            .field("challenge", &self.challenge)
+            .field("hide", &self.hide)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BasicAuth {

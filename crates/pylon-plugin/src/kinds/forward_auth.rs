@@ -83,6 +83,8 @@ impl std::fmt::Debug for ForwardAuth {
 
 /// `http://host[:port][/path][?query]` → (authority, host, port, path-and-query).
 fn parse_url(url: &str) -> Result<(String, String, u16, String), String> {
+    // Messages show the url without any user information: it would be a credential.
+    let shown = without_userinfo(url);
     let rest = match url.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
         Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
@@ -92,37 +94,55 @@ fn parse_url(url: &str) -> Result<(String, String, u16, String), String> {
                     .into(),
             );
         }
-        _ => return Err(format!("invalid url \"{url}\": expected \"http://host[:port]/path\"")),
+        _ => return Err(format!("invalid url \"{shown}\": expected \"http://host[:port]/path\"")),
     };
     let (authority, path) = match rest.find(['/', '?']) {
         Some(i) if rest.as_bytes()[i] == b'?' => (&rest[..i], format!("/{}", &rest[i..])),
         Some(i) => (&rest[..i], rest[i..].to_owned()),
         None => (rest, "/".to_owned()),
     };
-    if authority.is_empty() || authority.contains('@') {
-        return Err(format!("invalid url \"{url}\": expected \"http://host[:port]/path\""));
+    if authority.contains('@') {
+        return Err(format!(
+            "invalid url \"{shown}\": credentials in the url (user:password@) are not \
+             supported; the client's own headers are what the auth service gets"
+        ));
+    }
+    if authority.is_empty() {
+        return Err(format!("invalid url \"{shown}\": expected \"http://host[:port]/path\""));
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, after) =
-            v6.split_once(']').ok_or_else(|| format!("invalid IPv6 host in \"{url}\""))?;
+            v6.split_once(']').ok_or_else(|| format!("invalid IPv6 host in \"{shown}\""))?;
         let port = match after.strip_prefix(':') {
-            Some(p) => p.parse::<u16>().map_err(|_| format!("invalid port in \"{url}\""))?,
+            Some(p) => p.parse::<u16>().map_err(|_| format!("invalid port in \"{shown}\""))?,
             None if after.is_empty() => 80,
-            None => return Err(format!("invalid url \"{url}\"")),
+            None => return Err(format!("invalid url \"{shown}\"")),
         };
         (h.to_owned(), port)
     } else {
         match authority.rsplit_once(':') {
-            Some((h, p)) => {
-                (h.to_owned(), p.parse::<u16>().map_err(|_| format!("invalid port in \"{url}\""))?)
-            }
+            Some((h, p)) => (
+                h.to_owned(),
+                p.parse::<u16>().map_err(|_| format!("invalid port in \"{shown}\""))?,
+            ),
             None => (authority.to_owned(), 80),
         }
     };
     if path.contains(char::is_whitespace) {
-        return Err(format!("invalid url \"{url}\": no spaces allowed"));
+        return Err(format!("invalid url \"{shown}\": no spaces allowed"));
     }
     Ok((authority.to_owned(), host, port, path))
+}
+
+/// `url` with the user information of its authority (`user:password@`) replaced by `***@`.
+fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => std::borrow::Cow::Owned(format!("{}***{}", &url[..after_scheme], &rest[at..])),
+        None => std::borrow::Cow::Borrowed(url),
+    }
 }
 
 fn header_list(o: &mut Options<'_>, key: &str) -> Vec<HeaderName> {
@@ -372,6 +392,23 @@ mod tests {
         bad_port: ["url" => s("http://auth:x/")] => Err("invalid port");
         bad_header: ["url" => s("http://a/"), "upstream_headers" => Value::List(vec![s("X User")])] => Err("invalid header name");
         zero_timeout: ["url" => s("http://a/"), "timeout" => s("0s")] => Err("more than 0");
+    }
+
+    #[test]
+    fn url_errors_never_show_credentials() {
+        for url in [
+            "http://user:hunter2@auth:9091/verify",
+            "https://user:hunter2@auth/verify",
+            "htp://user:hunter2@auth/verify",
+            "http://user:hunter2@auth:x/verify",
+        ] {
+            let err = parse_url(url).expect_err(url);
+            assert!(!err.contains("hunter2"), "{url}: {err}");
+        }
+        assert!(parse_url("http://u:hunter2@a/").unwrap_err().contains("credentials in the url"));
+        assert_eq!(without_userinfo("http://u:p@a:1/x@y"), "http://***@a:1/x@y");
+        assert_eq!(without_userinfo("http://a/x@y"), "http://a/x@y");
+        assert_eq!(without_userinfo("a@b"), "***@b");
     }
 
     #[test]

@@ -29,13 +29,25 @@ pub(crate) const OPTIONS: &[&str] = &["header", "query", "keys", "hide_credentia
 /// Default `header`.
 pub const DEFAULT_KEY_AUTH_HEADER: &str = "X-API-Key";
 
-#[derive(Debug)]
 pub(crate) struct KeyAuth {
     name: String,
     header: Option<HeaderName>,
     query: Option<String>,
     keys: HashSet<[u8; 32]>,
     hide: bool,
+}
+
+/// Settings and the number of keys: never the key hashes.
+impl std::fmt::Debug for KeyAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyAuth")
+            .field("name", &self.name)
+            .field("header", &self.header)
+            .field("query", &self.query)
+            .field("keys", &self.keys.len())
+            .field("hide", &self.hide)
+            .finish()
+    }
 }
 
 fn parse_key(s: &str) -> Result<[u8; 32], String> {
@@ -45,7 +57,11 @@ fn parse_key(s: &str) -> Result<[u8; 32], String> {
             .to_owned()
     })?;
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("\"{s}\" is not a SHA-256: expected 64 hex digits after \"sha256:\""));
+        // The value is not echoed: it may be a key pasted where its hash belongs.
+        return Err(format!(
+            "not a SHA-256: expected 64 hex digits after \"sha256:\", found {} characters",
+            hex.len()
+        ));
     }
     let mut out = [0u8; 32];
     for (i, byte) in out.iter_mut().enumerate() {
@@ -186,6 +202,17 @@ mod tests {
         bad_header: ["keys" => keys(&[FOO]), "header" => Value::Str("X Key".into())] => Err("invalid header name");
         bad_query: ["keys" => keys(&[FOO]), "query" => Value::Str("a&b".into())] => Err("invalid query parameter");
         missing: [] => Err("set `keys");
+    }
+
+    #[test]
+    fn errors_never_echo_the_value() {
+        for value in ["sha256:my-plain-api-key", "my-plain-api-key", "sha256:my-plain-api-key ok"] {
+            let spec = spec("key_auth", vec![("keys", keys(&[value]))]);
+            let problems = crate::check(&spec);
+            assert!(!problems.is_empty(), "{value}");
+            let all = format!("{problems:?}");
+            assert!(!all.contains("my-plain-api-key"), "the value was echoed: {all}");
+        }
     }
 
     #[test]
