@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use pylon_testkit::{H2Conn, H2Request};
+
 use crate::util::*;
 
 /// A client speaking h2c (HTTP/2 with prior knowledge) to a plain listener.
@@ -457,6 +459,161 @@ locations = ["moved", "echo"]
         let got = get(&h2c(), &p.url("/echo/x?k=v"), None).await;
         assert_eq!(got.status, 200);
         assert_eq!(got.body, "GET /echo/x ? k=v (/echo/x?k=v)");
+    })
+    .await;
+}
+
+/// `target` with the first letter after the leading `/` percent-encoded (`/ip` → `/%69p`):
+/// the same normal path, spelled differently.
+fn encoded_first(target: &str) -> String {
+    let first = target.as_bytes()[1];
+    format!("/%{first:02X}{}", &target[2..])
+}
+
+/// Every kind acts on the normal path routing matched, whatever the spelling of the
+/// request target (`/x/../K`, `/./K`, `/%6B…`), over raw h1 and raw h2c alike; and every
+/// kind applies to WebSocket upgrades (refusing kinds refuse them, the others let them
+/// through untouched).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_applies_after_path_normalisation_on_h1_and_h2c_and_to_upgrades() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let ws = WsEcho::start().await;
+        let auth = Upstream::serve(
+            std::sync::Arc::new(|_: &pylon_testkit::Seen| {
+                pylon_testkit::Reply::new(401, "auth service says no")
+            }),
+            None,
+        )
+        .await;
+        let hash = pylon_admin::hash_password("pw").expect("hash");
+        let key_hash: String = ring::digest::digest(&ring::digest::SHA256, b"k")
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        // (prefix, plugin table): each location `/NAME` (upstream) and `/NAME/ws` (WebSocket).
+        let kinds = [
+            ("ip", "kind = \"ip_restriction\"\ndeny = [\"127.0.0.0/8\"]".to_owned()),
+            ("basic", format!("kind = \"basic_auth\"\nusers = [{}]", q(&format!("alice:{hash}")))),
+            ("key", format!("kind = \"key_auth\"\nkeys = [\"sha256:{key_hash}\"]")),
+            ("jwt", "kind = \"jwt\"\nalgorithm = \"HS256\"\nsecret = \"s\"".to_owned()),
+            ("fa", format!("kind = \"forward_auth\"\nurl = \"http://{}/verify\"", auth.addr)),
+            ("redir", "kind = \"redirect\"\nscheme = \"https\"\nstatus = 308".to_owned()),
+            ("lim", "kind = \"limit\"\nkey = \"path\"\nrate = \"1r/m\"".to_owned()),
+            ("cors", "kind = \"cors\"\nallow_origins = [\"https://app.example\"]".to_owned()),
+            ("rid", "kind = \"request_id\"".to_owned()),
+            ("gz", "kind = \"compression\"".to_owned()),
+        ];
+        let mut tables = String::new();
+        let mut names = Vec::new();
+        for (name, table) in &kinds {
+            tables.push_str(&format!(
+                "[plugins.{name}]\n{table}\n\
+                 [locations.{name}]\nupstream = \"up\"\npath = \"/{name}\"\nplugins = [\"{name}\"]\n\
+                 [locations.{name}_ws]\nupstream = \"ws\"\npath = \"/{name}/ws\"\nplugins = [\"{name}\"]\n"
+            ));
+            names.push(format!("\"{name}\", \"{name}_ws\""));
+        }
+        let p = Pylon::start(&dir, |port| {
+            format!(
+                "{basic}\n[upstreams.up]\naddrs = [{up}]\n[upstreams.ws]\naddrs = [{ws}]\n{tables}\
+                 [locations.open]\nupstream = \"up\"\npath = \"/\"\n\
+                 [servers.main]\naddr = \"127.0.0.1:{port}\"\nlocations = [{names}, \"open\"]\n",
+                basic = dir.basic(""),
+                up = q(&up.addr.to_string()),
+                ws = q(&ws.addr.to_string()),
+                names = names.join(", "),
+            )
+        })
+        .await;
+        // The limit's key is the normal path: one request is its whole allowance.
+        assert_eq!(get(&client(), &p.url("/lim/a"), None).await.status, 200);
+        let hits = up.hits();
+        let mut h2c = H2Conn::h2c(p.addr()).await;
+        // (prefix, status of a request without credentials, method, extra header lines)
+        type Refusal<'a> = (&'a str, u16, &'a str, &'a [(&'a str, &'a str)]);
+        let refusals: [Refusal<'_>; 8] = [
+            ("/ip", 403, "GET", &[]),
+            ("/basic", 401, "GET", &[]),
+            ("/key", 401, "GET", &[]),
+            ("/jwt", 401, "GET", &[]),
+            ("/fa", 401, "GET", &[]),
+            ("/redir", 308, "GET", &[]),
+            (
+                "/cors",
+                403,
+                "OPTIONS",
+                &[
+                    ("origin", "https://app.example"),
+                    ("access-control-request-method", "GET"),
+                    ("access-control-request-headers", "x-evil"),
+                ],
+            ),
+            ("/lim", 429, "GET", &[]),
+        ];
+        for (prefix, status, method, fields) in refusals {
+            let plain = format!("{prefix}/a");
+            for target in [
+                format!("/open/..{prefix}/a"),
+                format!("/.{prefix}/./a"),
+                encoded_first(&plain),
+                format!("{prefix}/b/../a"),
+            ] {
+                let extra: String = fields.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+                let raw = format!(
+                    "{method} {target} HTTP/1.1\r\nHost: h\r\n{extra}Connection: close\r\n\r\n"
+                );
+                let ex = exchange(p.addr(), raw.as_bytes(), Duration::from_secs(5)).await;
+                let r = ex.only();
+                assert_eq!(r.status, status, "h1 {method} {target}: {}", r.text());
+                let mut req = H2Request::new(method, &format!("http://h{target}"));
+                for (n, v) in fields {
+                    req = req.field(n, v);
+                }
+                let r = h2c.send(req).await;
+                assert_eq!(r.status, Some(status), "h2c {method} {target}: {}", r.text());
+                if prefix == "/redir" {
+                    assert_eq!(r.field("location"), Some("https://h/redir/a"), "{target}");
+                }
+            }
+        }
+        assert_eq!(up.hits(), hits, "a refused request reached the upstream");
+
+        // Upgrades: refused by the refusing kinds (also under another spelling of the
+        // path), untouched by the others.
+        let base = format!("ws://127.0.0.1:{}", p.ports[0]);
+        for (path, status) in [
+            ("/ip/ws", 403),
+            ("/%69p/ws", 403),
+            ("/basic/ws", 401),
+            ("/key/ws", 401),
+            ("/jwt/ws", 401),
+            ("/fa/ws", 401),
+            ("/redir/ws", 308),
+        ] {
+            assert_eq!(ws_status(&format!("{base}{path}"), &[]).await, Err(status), "{path}");
+        }
+        assert_eq!(ws_status(&format!("{base}/lim/ws"), &[]).await, Ok(()), "first of its path");
+        assert_eq!(ws_status(&format!("{base}/lim/ws"), &[]).await, Err(429));
+        for path in ["/cors/ws", "/rid/ws", "/gz/ws"] {
+            use futures_util::{SinkExt as _, StreamExt as _};
+            use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _};
+            let mut req = format!("{base}{path}").into_client_request().expect("ws request");
+            req.headers_mut().insert("origin", "https://app.example".parse().expect("origin"));
+            req.headers_mut().insert("accept-encoding", "gzip, br, zstd".parse().expect("ae"));
+            let (mut stream, resp) = tokio_tungstenite::connect_async(req).await.expect(path);
+            assert_eq!(resp.status(), 101, "{path}");
+            assert!(resp.headers().get("content-encoding").is_none(), "{path}");
+            if path == "/rid/ws" {
+                let id = resp.headers().get("x-request-id").expect("X-Request-Id on the 101");
+                assert_eq!(id.len(), 32);
+            }
+            stream.send(Message::text("hello through plugins")).await.expect("send");
+            let echoed = stream.next().await.expect("an answer").expect("a frame");
+            assert_eq!(echoed.into_text().expect("text").as_str(), "hello through plugins");
+        }
     })
     .await;
 }
