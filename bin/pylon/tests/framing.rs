@@ -492,3 +492,121 @@ async fn over_limit_h2c_bodies_get_a_413_on_the_stream() {
     })
     .await;
 }
+
+/// A plain Python `http.server` that answers every POST and PUT at once, without reading the
+/// body (the upstream of issue 9 §3's report), killed on drop.
+struct PyEarly {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl PyEarly {
+    fn start(dir: &Dir) -> PyEarly {
+        use std::io::BufRead;
+        let script = dir.join("early.py");
+        std::fs::write(
+            &script,
+            "import http.server\n\
+             class H(http.server.BaseHTTPRequestHandler):\n\
+             \x20   def do_POST(self):\n\
+             \x20       self.send_response(200)\n\
+             \x20       self.send_header('Content-Length', '6')\n\
+             \x20       self.end_headers()\n\
+             \x20       self.wfile.write(b'early\\n')\n\
+             \x20   do_PUT = do_POST\n\
+             \x20   def log_message(self, *a): pass\n\
+             s = http.server.HTTPServer(('127.0.0.1', 0), H)\n\
+             print(s.server_address[1], flush=True)\n\
+             s.serve_forever()\n",
+        )
+        .expect("write early.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(&script)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 (the CI installs it)");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("port line");
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("port from python: {line:?}"));
+        PyEarly { child, port }
+    }
+}
+
+impl Drop for PyEarly {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `curl` (the client of the report) with `args`; the status it saw (`000`: none).
+async fn curl_status(args: &[&str], stdin: Option<&std::path::Path>) -> String {
+    let mut cmd = tokio::process::Command::new("curl");
+    cmd.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "20"]).args(args);
+    if let Some(path) = stdin {
+        cmd.stdin(std::fs::File::open(path).expect("body file"));
+    }
+    let out = cmd.output().await.expect("curl (the CI installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The report's case: a Python `http.server` answers before it reads the body, and a body of
+/// 3 MiB goes to a location with `client_max_body_size = "1mb"`, however it is framed. curl
+/// must see 413 every time (never the upstream's 200, never no status) and the log says 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_limit_bodies_are_413_for_curl_when_a_python_upstream_answers_early() {
+    bounded(async {
+        let dir = Dir::new();
+        let py = PyEarly::start(&dir);
+        let log = dir.join("access.log");
+        let pylon = Pylon::start(&dir, |port| {
+            format!(
+                "{basic}[upstreams.py]\naddrs = [\"127.0.0.1:{py}\"]\n\n\
+                 [locations.all]\npath = \"/\"\nupstream = \"py\"\nclient_max_body_size = \"1mb\"\n\n\
+                 [servers.s]\naddr = \"127.0.0.1:{port}\"\nlocations = [\"all\"]\nenable_h2 = true\n\
+                 access_log = \"{{status}} {{method}} {{path}}\"\naccess_log_path = {log}\n",
+                basic = dir.basic(""),
+                py = py.port,
+                log = q(&log.display().to_string()),
+            )
+        })
+        .await;
+        let big = dir.join("big.bin");
+        std::fs::write(&big, vec![b'z'; 3 << 20]).expect("body file");
+        let small = dir.join("small.bin");
+        std::fs::write(&small, b"hello").expect("body file");
+        let url = |path: &str| pylon.url(path);
+        let big_s = big.display().to_string();
+        let cases: Vec<(&str, Vec<String>, Option<&std::path::Path>)> = vec![
+            // HTTP/1.1 with Content-Length: curl sends Expect: 100-continue for it.
+            ("h1 Content-Length + Expect", vec!["-T".into(), big_s.clone(), url("/h1-cl")], None),
+            (
+                "h1 chunked",
+                vec!["-H".into(), "Transfer-Encoding: chunked".into(), "-T".into(), "-".into(), url("/h1-chunked")],
+                Some(&big),
+            ),
+            // h2c: a content-length, and none (`-T -` ends with an empty END_STREAM frame).
+            ("h2c content-length", vec!["--http2-prior-knowledge".into(), "-T".into(), big_s.clone(), url("/h2-cl")], None),
+            ("h2c no length", vec!["--http2-prior-knowledge".into(), "-T".into(), "-".into(), url("/h2-stream")], Some(&big)),
+        ];
+        for (what, args, stdin) in &cases {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert_eq!(curl_status(&args, *stdin).await, "413", "{what}");
+        }
+        // Under the limit the early answer is relayed as it is.
+        let h2_small = ["--http2-prior-knowledge", "-T", "-", &url("/small")];
+        assert_eq!(curl_status(&h2_small, Some(&small)).await, "200");
+        let text = eventually(Duration::from_secs(5), "five access-log lines", || async {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            (text.lines().count() >= 5).then_some(text)
+        })
+        .await;
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            ["413 PUT /h1-cl", "413 PUT /h1-chunked", "413 PUT /h2-cl", "413 PUT /h2-stream", "200 PUT /small"],
+        );
+    })
+    .await;
+}

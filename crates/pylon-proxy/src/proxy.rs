@@ -203,6 +203,7 @@ impl PylonHttp {
         if matches!(status, 100..=199 | 204 | 304) {
             resp.remove_header(&http::header::CONTENT_LENGTH);
             session.write_response_header(Box::new(resp), true).await?;
+            framing::linger_h2(session).await;
             return Ok(());
         }
         // A body a plugin encodes (brotli) is whole here: send its encoded length.
@@ -221,10 +222,13 @@ impl PylonHttp {
         let _ = resp.insert_header(http::header::CONTENT_LENGTH, body.len());
         if session.req_header().method == http::Method::HEAD {
             session.write_response_header(Box::new(resp), true).await?;
+            framing::linger_h2(session).await;
             return Ok(());
         }
         session.write_response_header(Box::new(resp), false).await?;
-        session.write_response_body(Some(body), true).await
+        session.write_response_body(Some(body), true).await?;
+        framing::linger_h2(session).await;
+        Ok(())
     }
 
     async fn error_page(
@@ -598,11 +602,18 @@ impl ProxyHttp for PylonHttp {
 
     async fn upstream_response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         upstream_response: &mut ResponseHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
         ctx.upstream_status = Some(upstream_response.status.as_u16());
+        // client_max_body_size holds even when the upstream answers first (h2 bodies of
+        // unknown length; HTTP/1 chunked ones were read whole before the upstream).
+        // Not on a 1xx: a client waiting for 100 Continue sends nothing before it.
+        let limit = ctx.location().and_then(|l| l.client_max_body_size);
+        if let (Some(limit), false) = (limit, upstream_response.status.is_informational()) {
+            ctx.body_bytes += framing::finish_h2_body_early(session, limit, ctx.body_bytes).await?;
+        }
         if !framing::content_length_consistent(&upstream_response.headers) {
             let mut e = Error::explain(
                 ErrorType::InvalidHTTPHeader,

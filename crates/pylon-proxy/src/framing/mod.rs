@@ -106,6 +106,57 @@ pub(crate) async fn buffer_body(session: &mut Session, limit: u64) -> Result<boo
     handle.buffer_body(limit).await.map(|()| true)
 }
 
+/// How long Pylon keeps reading (and discarding) an h2 request body after answering the
+/// request itself before the body ended (nginx's `lingering_timeout` is 5 s as well).
+pub(crate) const H2_LINGER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// After Pylon's own answer to an h2 request whose body has not ended: read and discard the
+/// rest of the body, for at most [`H2_LINGER`], so the stream closes cleanly instead of
+/// with `RST_STREAM` while the client is still sending (some clients, curl 7.x among them,
+/// then drop the answer they already received). HTTP/1 is left to pingora (it drains or
+/// closes).
+pub(crate) async fn linger_h2(session: &mut Session) {
+    let down = session.as_downstream_mut();
+    if down.as_http2().is_none() || down.is_body_done() {
+        return;
+    }
+    let drain = async { while let Ok(Some(_)) = down.read_request_body().await {} };
+    if tokio::time::timeout(H2_LINGER, drain).await.is_err() {
+        tracing::debug!("h2 request body still arriving after {H2_LINGER:?}: stream reset");
+    }
+}
+
+/// An upstream answered an h2 request of unknown body length before the body ended (a plain
+/// Python `http.server` does): before that answer goes out, read the rest of the body, so a
+/// body over `limit` is refused with a clean 413 instead of reaching the client as the
+/// upstream's answer cut off by a reset. `so_far`: body bytes already passed. Returns the
+/// bytes read here (not forwarded: the upstream gave its answer without them), or the 413.
+pub(crate) async fn finish_h2_body_early(
+    session: &mut Session,
+    limit: u64,
+    so_far: u64,
+) -> pingora::Result<u64> {
+    let down = session.as_downstream_mut();
+    // A declared length was held against the limit before the upstream saw the request.
+    if down.as_http2().is_none()
+        || down.is_body_done()
+        || down.req_header().headers.contains_key(CONTENT_LENGTH)
+    {
+        return Ok(0);
+    }
+    let mut read = 0u64;
+    while let Some(chunk) = down.read_request_body().await? {
+        read += chunk.len() as u64;
+        if so_far + read > limit {
+            return pingora::Error::e_explain(
+                pingora::ErrorType::HTTPStatus(413),
+                "request body too large (the upstream answered before it ended)",
+            );
+        }
+    }
+    Ok(read)
+}
+
 /// The one `Content-Length` value to send in place of a list of equal ones (`5, 5` or
 /// two lines of `5`, RFC 9110 §8.6), `None` when there is no list. Differing values were
 /// refused before (requests by the front door, responses by
