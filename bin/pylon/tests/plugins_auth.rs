@@ -396,6 +396,7 @@ async fn plugin_secrets_stay_out_of_the_admin_model_logs_check_explain_and_error
         let up = Upstream::start("up").await;
         let hash = pylon_admin::hash_password("pw-alice-0001").expect("hash");
         let key_hex = sha256_hex("key-live-0002");
+        let access_path = dir.join("access.log");
         let text = |ports: &[u16], jwt_secret: &str, keys: &str, extra: &str| {
             format!(
                 "{basic}
@@ -407,10 +408,14 @@ users = [{user}]
 [plugins.keys]
 kind = \"key_auth\"
 keys = [{keys}]
+query = \"api_key\"
+header = \"X-API-Key\"
 [plugins.tokens]
 kind = \"jwt\"
 algorithm = \"HS256\"
 secret = \"{jwt_secret}\"
+query = \"access_token\"
+header = \"Authorization\"
 {extra}
 [locations.basic]
 upstream = \"up\"
@@ -427,12 +432,15 @@ plugins = [\"tokens\"]
 [servers.main]
 addr = \"127.0.0.1:{web}\"
 locations = [\"basic\", \"key\", \"jwt\"]
+access_log = \"combined\"
+access_log_path = {access}
 [admin]
 addr = \"127.0.0.1:{admin}\"
 ",
                 basic = dir.basic("").replace("log_level = \"info\"", "log_level = \"debug\""),
                 up = q(&up.addr.to_string()),
                 user = q(&format!("alice:{hash}")),
+                access = q(&access_path.display().to_string()),
                 web = ports[0],
                 admin = ports[1],
             )
@@ -455,6 +463,15 @@ addr = \"127.0.0.1:{admin}\"
             let got = send(c.get(p.url("/j")).bearer_auth(&forged)).await;
             assert_eq!(got.status, 401);
             let got = send(c.get(p.url("/j")).bearer_auth(&good_token)).await;
+            assert_eq!(got.status, 200);
+            // Credentials in the query string: masked in the access log, tried or not.
+            let got = get(&c, &p.url("/k?x=1&api_key=key-wrong-0005"), None).await;
+            assert_eq!(got.status, 401);
+            let got = get(&c, &p.url("/k?api_key=key-live-0002&y=2"), None).await;
+            assert_eq!(got.status, 200);
+            let got = get(&c, &p.url(&format!("/j?access_token={forged}")), None).await;
+            assert_eq!(got.status, 401);
+            let got = get(&c, &p.url(&format!("/j?access_token={good_token}")), None).await;
             assert_eq!(got.status, 200);
         }
         // The argon2 output (after the last `$`) and salt, not just the whole string.
@@ -535,6 +552,16 @@ addr = \"127.0.0.1:{admin}\"
         assert!(err.contains("credentials in the url"), "{err}");
         clean("pylon reload of a bad config", &format!("{out}{err}"));
         assert_eq!(send(client().get(p.url("/k")).header("x-api-key", "key-live-0002")).await.status, 200);
+
+        // The access log: the requests are there, with the credentials masked.
+        let access = eventually(Duration::from_secs(10), "the access log lines", || {
+            let text = std::fs::read_to_string(&access_path).unwrap_or_default();
+            std::future::ready((text.matches("access_token=***").count() >= 4).then_some(text))
+        })
+        .await;
+        assert!(access.contains("GET /k?x=1&api_key=*** HTTP/1.1\" 401"), "{access}");
+        assert!(access.contains("GET /k?api_key=***&y=2 HTTP/1.1\" 200"), "{access}");
+        clean("the access log", &access);
 
         // The proxy's own log, at debug level, after all of it.
         let log = p.wait_stderr("jwt: token refused").await;

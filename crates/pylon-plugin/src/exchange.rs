@@ -118,6 +118,9 @@ pub struct State {
     pub(crate) upstream_remove: Vec<HeaderName>,
     /// Query parameters to remove from the upstream request (hidden credentials).
     pub(crate) upstream_remove_query: Vec<String>,
+    /// Query parameters that carried a credential (a `key_auth` or `jwt` `query`): their
+    /// values are masked in the access log.
+    pub(crate) credential_query: Vec<String>,
     /// Cookies to remove from the upstream request (hidden credentials).
     pub(crate) upstream_remove_cookie: Vec<String>,
     /// `compression`'s choice from `Accept-Encoding`: `Some(None)` = nothing acceptable
@@ -166,6 +169,36 @@ impl State {
         }
         *body = (!out.is_empty()).then_some(out);
         Ok(())
+    }
+
+    /// Notes that query parameter `name` (when configured and present) carries a credential.
+    pub(crate) fn credential_in_query(&mut self, name: Option<&str>, req: &Request<'_>) {
+        if let Some(name) = name {
+            if req.query_param(name).is_some() && !self.credential_query.iter().any(|n| n == name) {
+                self.credential_query.push(name.to_owned());
+            }
+        }
+    }
+
+    /// `query` as the access log shows it: the value of every parameter that carried a
+    /// credential (`key_auth` or `jwt` reading `query = "NAME"`) replaced by `***`, whether
+    /// the credential was accepted or not. Borrowed unchanged when there is none.
+    pub fn query_for_log<'q>(&self, query: &'q str) -> std::borrow::Cow<'q, str> {
+        if self.credential_query.is_empty() {
+            return std::borrow::Cow::Borrowed(query);
+        }
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+                if self.credential_query.iter().any(|n| n == key) {
+                    format!("{key}=***")
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect();
+        std::borrow::Cow::Owned(masked.join("&"))
     }
 
     /// Whether this response's body is encoded by [`State::response_body`] (the response

@@ -724,6 +724,8 @@ impl ProxyHttp for PylonHttp {
         // A refused target is logged as it came (it has no normal path); the others are
         // normalised in place by `crate::target`.
         let refused = ctx.target_refused.then(|| String::from_utf8_lossy(req.raw_path()));
+        // Credentials a plugin read from the query are masked (`key_auth`, `jwt`).
+        let query = req.uri.query().map(|q| ctx.plugins.query_for_log(q));
         let facts = Facts {
             when: ctx.when,
             method: ctx.refused.as_ref().map_or(req.method.as_str(), |r| r.method.as_str()),
@@ -734,7 +736,7 @@ impl ProxyHttp for PylonHttp {
                 .map(|r| r.target.as_str())
                 .or(refused.as_deref())
                 .unwrap_or(req.uri.path()),
-            query: if ctx.refused.is_some() || refused.is_some() { None } else { req.uri.query() },
+            query: if ctx.refused.is_some() || refused.is_some() { None } else { query.as_deref() },
             proto: if ctx.refused.is_some() { "-" } else { version_str(req.version) },
             scheme: server.scheme,
             remote: client_addr(session),

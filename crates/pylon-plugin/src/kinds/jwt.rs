@@ -260,6 +260,7 @@ impl Plugin for Jwt {
         req: &Request<'_>,
         state: &mut State,
     ) -> impl Future<Output = Verdict> + Send {
+        state.credential_in_query(self.query.as_deref(), req);
         let verdict = match (self.token(req), &self.key) {
             (None, _) => self.refuse(None, "A bearer token is required."),
             (Some(_), None) => self.refuse(Some("no key"), "The token cannot be verified."),

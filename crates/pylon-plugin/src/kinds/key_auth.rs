@@ -128,6 +128,7 @@ impl Plugin for KeyAuth {
         req: &Request<'_>,
         state: &mut State,
     ) -> impl Future<Output = Verdict> + Send {
+        state.credential_in_query(self.query.as_deref(), req);
         let verdict = match self.presented(req) {
             None => Verdict::Reply(Reply::error(401, "An API key is required.")),
             Some(key) if self.keys.contains(&sha256(key.as_bytes())) => {
