@@ -419,10 +419,18 @@ async fn metrics_move_with_traffic_and_peer_health_drops() {
         assert!(peer["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{ups}");
         // 503 now (no healthy peer), counted as 5xx.
         assert_eq!(get(&c, &p.url("/a/x"), None).await.status, 503);
-        let text = admin.get("/metrics").await.body;
         let five =
             "pylon_http_requests_total{server=\"web\",location=\"app\",status_class=\"5xx\"}";
-        assert_eq!(metric(&text, five), Some(1.0), "{text}");
+        // Counted when the request is logged, which may come just after the client read
+        // the response.
+        let text = eventually(Duration::from_secs(10), "the 503 counted", || {
+            let admin_get = admin.get("/metrics");
+            async move {
+                let text = admin_get.await.body;
+                (metric(&text, five) == Some(1.0)).then_some(text)
+            }
+        })
+        .await;
 
         // Reloads are counted.
         let reloads = metric(&text, "pylon_config_reloads_total").expect("reloads");
