@@ -51,8 +51,15 @@ impl AdminBackend for Backend {
 
     fn settings(&self) -> Option<Settings> {
         let r = self.0.running();
-        let pylon_config::Admin { addr: _, users, history_dir, history_size } =
-            r.config.admin.as_ref()?;
+        let pylon_config::Admin {
+            addr: _,
+            users,
+            history_dir,
+            history_size,
+            tls: _,
+            tls_cert: _,
+            tls_key: _,
+        } = r.config.admin.as_ref()?;
         Some(Settings {
             users: users.iter().map(|u| (u.name.clone(), u.hash.clone())).collect(),
             history_dir: history_dir.clone(),

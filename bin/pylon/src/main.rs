@@ -215,7 +215,6 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let options = pylon_proxy::RunOptions { config_path: path, upgrade, daemon, watch };
-    let has_admin = loaded.config.admin.is_some();
     let mut pylon =
         pylon_proxy::Pylon::with_text(loaded.config, &text, options).map_err(|errors| {
             for e in &errors {
@@ -223,11 +222,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
             anyhow::anyhow!("{} configuration error(s)", errors.len())
         })?;
-    // Always wired: a reload may add [admin] (the successor of that upgrade serves it).
-    let service = admin::service(pylon.handle());
-    if has_admin {
-        pylon.set_admin(service);
-    }
+    // Always wired: a reload may add `admin_path` to a server (served in place) or
+    // [admin] (the successor of that upgrade serves it).
+    pylon.set_admin(admin::service(pylon.handle()));
     let server = pylon.into_server().map_err(|errors| {
         for e in &errors {
             eprintln!("error: {e}");

@@ -2,35 +2,11 @@
 //! basic auth, the failed-login limit, config GET/plan/PUT/history/rollback, metrics that
 //! move with real traffic, live peer health, explain, and `pylon plan`.
 
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
 use serde_json::Value;
 
 use crate::util::*;
-
-/// A password hash made by the binary under test.
-pub(crate) async fn hash(password: &str) -> String {
-    let (code, out, err) = pylon_cmd(&["hash-password", password]).await;
-    assert_eq!(code, 0, "{err}");
-    out.lines().last().expect("hash line").to_owned()
-}
-
-/// A config with one server (ports[0]) and the admin (ports[1]); `/a` goes to upstream `a`,
-/// `/ping` answers directly. `extra_admin` goes into `[admin]`.
-pub(crate) fn admin_config(dir: &Dir, ports: &[u16], a: SocketAddr, extra_admin: &str) -> String {
-    format!(
-        "{basic}[upstreams.a]\naddrs = [{a}]\n\
-         health_check = \"tcp://a?check_frequency=300ms&failure=1&connection_timeout=300ms\"\n\
-         [locations.ping]\npath = \"=/ping\"\nreturn = \"200 pong\"\n\
-         [locations.app]\npath = \"/a\"\nupstream = \"a\"\n\
-         [servers.web]\naddr = \"127.0.0.1:{web}\"\nlocations = [\"ping\", \"app\"]\n\
-         [admin]\naddr = \"127.0.0.1:{admin}\"\n{extra_admin}\n",
-        basic = dir.basic(""),
-        a = q(&a.to_string()),
-        web = ports[0],
-        admin = ports[1],
-    )
-}
 
 /// An admin API client: base URL, optional session cookie and CSRF token.
 pub(crate) struct AdminClient {

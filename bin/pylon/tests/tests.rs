@@ -4,6 +4,7 @@
 mod util;
 
 mod admin;
+mod admin_listen;
 
 mod cli;
 mod errors;

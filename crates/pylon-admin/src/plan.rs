@@ -120,7 +120,9 @@ fn needs_upgrade(c: &Change) -> bool {
         ("servers", ChangeKind::Changed) => c.keys.iter().any(|k| LISTENER_KEYS.contains(&&**k)),
         ("certificates", _) => true,
         ("admin", ChangeKind::Added | ChangeKind::Removed) => true,
-        ("admin", ChangeKind::Changed) => c.keys.iter().any(|k| k == "addr"),
+        ("admin", ChangeKind::Changed) => {
+            c.keys.iter().any(|k| matches!(k.as_str(), "addr" | "tls" | "tls_cert" | "tls_key"))
+        }
         ("basic", _) => c.keys.iter().any(|k| k == "threads"),
         _ => false,
     }

@@ -563,9 +563,11 @@ const SERVER_KEYS: &[&str] = &[
     "response_remove_headers",
     "client_max_body_size",
     "plugins",
+    "admin_path",
 ];
 const CERTIFICATE_KEYS: &[&str] = &["domains", "tls_cert", "tls_key", "is_default"];
-const ADMIN_KEYS: &[&str] = &["addr", "users", "history_dir", "history_size"];
+const ADMIN_KEYS: &[&str] =
+    &["addr", "users", "history_dir", "history_size", "tls", "tls_cert", "tls_key"];
 
 fn build(cx: &mut Cx<'_>, root: &Tbl<'_, '_>, origin: &Path) -> Config {
     root.check_keys(cx, ROOT_KEYS);
@@ -599,7 +601,10 @@ fn build(cx: &mut Cx<'_>, root: &Tbl<'_, '_>, origin: &Path) -> Config {
             )
         })
         .collect();
-    let admin = root.table(cx, "admin").and_then(|t| admin(cx, &t, &mut listeners));
+    let admin = root
+        .table(cx, "admin")
+        .and_then(|t| admin(cx, &t, !certificates.is_empty(), &mut listeners));
+    admin_paths(cx, &servers, admin.as_ref(), root.get("admin").is_some());
 
     plugin_twice(cx, &locations, &servers);
     lints(cx, &upstreams, &locations, &servers, &plugins);
@@ -945,28 +950,7 @@ fn server(
         }
         names.push(s.text.to_owned());
     }
-    let tls_cert = t.file(cx, "tls_cert", FileKind::Cert);
-    let tls_key = t.file(cx, "tls_key", FileKind::Key);
-    match (&tls_cert, &tls_key) {
-        (Some(_), None) => {
-            let at = t.get("tls_cert").map_or(0, |v| v.span().start);
-            cx.error(at, &t.key("tls_cert"), "tls_cert needs tls_key (the PEM private key)");
-        }
-        (None, Some(_)) => {
-            let at = t.get("tls_key").map_or(0, |v| v.span().start);
-            cx.error(at, &t.key("tls_key"), "tls_key needs tls_cert (the PEM certificate)");
-        }
-        _ => {}
-    }
-    let tls_flag = t.bool(cx, "tls", false);
-    if tls_flag && tls_cert.is_none() && !have_certificates {
-        let at = t.get("tls").map_or(0, |v| v.span().start);
-        cx.error(
-            at,
-            &t.key("tls"),
-            "tls = true needs a certificate: add a [certificates.NAME] table or set tls_cert and tls_key",
-        );
-    }
+    let (tls_flag, tls_cert, tls_key) = tls_keys(cx, t, have_certificates);
     let stats_path = t.opt_string(cx, "stats_path").and_then(|s| {
         if s.text.starts_with('/') {
             Some(s.text.to_owned())
@@ -1022,6 +1006,11 @@ fn server(
         tls_key,
         enable_h2: t.bool(cx, "enable_h2", DEFAULT_ENABLE_H2),
         stats_path,
+        admin_path: t
+            .opt_string(cx, "admin_path")
+            .map_or(DEFAULT_ADMIN_PATH.map(str::to_owned), |s| {
+                value::admin_path(s.text).map_err(|e| cx.value_error(&s, e)).ok()
+            }),
         error_template: t.file(cx, "error_template", FileKind::Template),
         header_read_timeout: t.duration(cx, "header_read_timeout", DEFAULT_HEADER_READ_TIMEOUT),
         keepalive_timeout: t.duration(cx, "keepalive_timeout", DEFAULT_KEEPALIVE_TIMEOUT),
@@ -1042,6 +1031,74 @@ fn server(
         response_remove_headers: header_names(cx, t, "response_remove_headers"),
         client_max_body_size: t.size(cx, "client_max_body_size").filter(|n| *n > 0),
         plugins: plugin_refs(cx, t, plugins),
+    }
+}
+
+/// `tls`, `tls_cert` and `tls_key` of a listener (a server or the admin): the certificate
+/// and key come as a pair; `tls = true` without them needs `[certificates.NAME]`. Returns
+/// `(tls, tls_cert, tls_key)`; `tls` is true when either is set.
+fn tls_keys(
+    cx: &mut Cx<'_>,
+    t: &Tbl<'_, '_>,
+    have_certificates: bool,
+) -> (bool, Option<PathBuf>, Option<PathBuf>) {
+    let tls_cert = t.file(cx, "tls_cert", FileKind::Cert);
+    let tls_key = t.file(cx, "tls_key", FileKind::Key);
+    match (&tls_cert, &tls_key) {
+        (Some(_), None) => {
+            let at = t.get("tls_cert").map_or(0, |v| v.span().start);
+            cx.error(at, &t.key("tls_cert"), "tls_cert needs tls_key (the PEM private key)");
+        }
+        (None, Some(_)) => {
+            let at = t.get("tls_key").map_or(0, |v| v.span().start);
+            cx.error(at, &t.key("tls_key"), "tls_key needs tls_cert (the PEM certificate)");
+        }
+        _ => {}
+    }
+    let tls_flag = t.bool(cx, "tls", DEFAULT_TLS);
+    if tls_flag && tls_cert.is_none() && !have_certificates {
+        let at = t.get("tls").map_or(0, |v| v.span().start);
+        cx.error(
+            at,
+            &t.key("tls"),
+            "tls = true needs a certificate: add a [certificates.NAME] table or set tls_cert and tls_key",
+        );
+    }
+    (tls_flag || tls_cert.is_some(), tls_cert, tls_key)
+}
+
+/// `admin_path` of every server: it serves the admin, so `[admin]` must exist and have
+/// `users` (a public server is never loopback-only), and `stats_path` must not lie under it.
+fn admin_paths(cx: &mut Cx<'_>, servers: &[Server], admin: Option<&Admin>, admin_written: bool) {
+    for s in servers {
+        let Some(path) = &s.admin_path else { continue };
+        let key = format!("servers.{}.admin_path", s.name);
+        match admin {
+            None if !admin_written => cx.error_at_key(
+                &key,
+                "admin_path serves the admin API and UI, configured by [admin]: add an [admin] \
+                 section (addr and users)",
+            ),
+            // A broken [admin] has its own errors.
+            None => {}
+            Some(a) if a.users.is_empty() => cx.error_at_key(
+                &key,
+                "admin_path exposes the admin on a public server, so [admin] users is required: \
+                 add users = [\"admin:HASH\"] with a hash from `pylon hash-password`",
+            ),
+            Some(_) => {}
+        }
+        if let Some(stats) = &s.stats_path {
+            if stats == path || stats.starts_with(&format!("{path}/")) {
+                cx.error_at_key(
+                    &key,
+                    format!(
+                        "stats_path {stats:?} lies under admin_path {path:?}, which the admin \
+                         answers; move one of them"
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -1221,8 +1278,14 @@ fn certificates(cx: &mut Cx<'_>, root: &Tbl<'_, '_>) -> Vec<Certificate> {
     out
 }
 
-fn admin(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, listeners: &mut Listeners) -> Option<Admin> {
+fn admin(
+    cx: &mut Cx<'_>,
+    t: &Tbl<'_, '_>,
+    have_certificates: bool,
+    listeners: &mut Listeners,
+) -> Option<Admin> {
     t.check_keys(cx, ADMIN_KEYS);
+    let (tls, tls_cert, tls_key) = tls_keys(cx, t, have_certificates);
     let mut users: Vec<AdminUser> = Vec::new();
     for s in t.strings(cx, "users") {
         match value::admin_user(s.text) {
@@ -1278,7 +1341,7 @@ fn admin(cx: &mut Cx<'_>, t: &Tbl<'_, '_>, listeners: &mut Listeners) -> Option<
             ),
         );
     }
-    Some(Admin { addr, users, history_dir, history_size })
+    Some(Admin { addr, users, history_dir, history_size, tls, tls_cert, tls_key })
 }
 
 /// The file name of the config's origin (`pylon.toml` for `/etc/pylon/pylon.toml`).

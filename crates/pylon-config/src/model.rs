@@ -69,6 +69,10 @@ pub const DEFAULT_MAX_URI_SIZE: u64 = 8 * 1024;
 /// Default `servers.*.max_connections` (0 = unlimited).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 0;
 
+/// Default `servers.*.tls` and `admin.tls`: plain HTTP unless a certificate is named.
+pub const DEFAULT_TLS: bool = false;
+/// Default `servers.*.admin_path`: the admin is not served on public servers.
+pub const DEFAULT_ADMIN_PATH: Option<&str> = None;
 /// Default `admin.history_size`: how many previous versions of the config file are kept.
 pub const DEFAULT_ADMIN_HISTORY_SIZE: usize = 20;
 /// Default `admin.history_dir`, relative to the config file's directory: a folder named
@@ -505,6 +509,10 @@ pub struct Server {
     pub enable_h2: bool,
     /// Path answering JSON stats; `None` = off.
     pub stats_path: Option<String>,
+    /// Path prefix under which this server answers the admin API and UI (the `[admin]`
+    /// listener's, same users); `None` = off. Starts with `/`, no trailing `/`, segments of
+    /// unreserved characters (RFC 3986 §2.3) only, so it is its own normal form.
+    pub admin_path: Option<String>,
     /// Error template overriding `basic.error_template`.
     pub error_template: Option<PathBuf>,
     /// Time a client has to send its request headers.
@@ -567,6 +575,13 @@ pub struct Admin {
     pub history_dir: PathBuf,
     /// How many previous versions are kept (the oldest are deleted), at least 1.
     pub history_size: usize,
+    /// TLS listener: true if `tls = true` or `tls_cert` is set (as for servers).
+    pub tls: bool,
+    /// Certificate (PEM) of the TLS listener; `None` with `tls = true` = chosen by SNI
+    /// from `[certificates.NAME]` like a server's.
+    pub tls_cert: Option<PathBuf>,
+    /// Key (PEM) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// One `"name:$argon2id$..."` entry of `admin.users`.

@@ -648,6 +648,42 @@ pub(crate) fn return_spec(s: &str) -> VResult<Return> {
     }
 }
 
+/// `admin_path`: `"/pylon-admin"` — starts with `/`, segments of unreserved characters
+/// (RFC 3986 §2.3: `A-Z a-z 0-9 - . _ ~`), none empty, `.` or `..`. A trailing `/` is
+/// dropped (`"/admin/"` is `"/admin"`). Such a path is its own normal form, so it compares
+/// byte for byte with the request path the router sees.
+pub(crate) fn admin_path(s: &str) -> VResult<String> {
+    const HINT: &str = "e.g. \"/pylon-admin\"";
+    if !s.starts_with('/') {
+        return fail(0, format!("must start with '/', {HINT}"));
+    }
+    let trimmed = s.strip_suffix('/').unwrap_or(s);
+    if trimmed.is_empty() {
+        return fail(
+            0,
+            format!("cannot be \"/\" (the whole server would be the admin); use a prefix, {HINT}"),
+        );
+    }
+    let mut at = 1;
+    for seg in trimmed[1..].split('/') {
+        if seg.is_empty() || seg == "." || seg == ".." {
+            return fail(at, format!("empty, \".\" and \"..\" segments are not allowed, {HINT}"));
+        }
+        if let Some(i) =
+            seg.bytes().position(|b| !(b.is_ascii_alphanumeric() || b"-._~".contains(&b)))
+        {
+            return fail(
+                at + i,
+                format!(
+                    "only letters, digits and - . _ ~ may form a segment (RFC 3986 unreserved), {HINT}"
+                ),
+            );
+        }
+        at += seg.len() + 1;
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// `"name:$argon2id$..."`.
 pub(crate) fn admin_user(s: &str) -> VResult<AdminUser> {
     const HINT: &str =
@@ -958,6 +994,16 @@ mod tests {
     err!(user_plain, admin_user, "admin:secret", 6, "argon2 hash");
     err!(user_no_colon, admin_user, "admin", 0, "invalid user");
     err!(user_empty_name, admin_user, ":$argon2id$", 0, "invalid user name");
+
+    ok!(admin_path_plain, admin_path, "/pylon-admin", "/pylon-admin".to_owned());
+    ok!(admin_path_nested, admin_path, "/ops/admin~1.x", "/ops/admin~1.x".to_owned());
+    ok!(admin_path_trailing_slash, admin_path, "/admin/", "/admin".to_owned());
+    err!(admin_path_relative, admin_path, "admin", 0, "must start with '/'");
+    err!(admin_path_root, admin_path, "/", 0, "cannot be \"/\"");
+    err!(admin_path_double_slash, admin_path, "/a//b", 3, "segments are not allowed");
+    err!(admin_path_dots, admin_path, "/a/../b", 3, "segments are not allowed");
+    err!(admin_path_escape, admin_path, "/adm%69n", 4, "unreserved");
+    err!(admin_path_query, admin_path, "/admin?x", 6, "unreserved");
 
     ok!(domain_exact, cert_domain, "Example.com", "example.com".to_owned());
     ok!(domain_wild, cert_domain, "*.example.com", "*.example.com".to_owned());

@@ -334,6 +334,39 @@ pub(crate) struct AdminListener {
     pub(crate) service: Arc<dyn AdminService>,
 }
 
+/// The `[admin]` listener's application: pingora's HTTP server app over [`AdminListener`],
+/// with the drain of a server listener. pingora's own cleanup closes every idle keep-alive
+/// connection the moment the listener is handed over, racing with a client (an open admin
+/// page, a Prometheus scraper) writing its next request on one. They stay open for `drain`
+/// instead; a request arriving meanwhile is answered with `Connection: close`, so the
+/// client moves to the successor.
+pub(crate) struct AdminApp {
+    pub(crate) http: Arc<pingora::apps::http_app::HttpServer<AdminListener>>,
+    pub(crate) drain: std::time::Duration,
+}
+
+impl std::fmt::Debug for AdminApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminApp").field("drain", &self.drain).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl pingora::apps::ServerApp for AdminApp {
+    async fn process_new(
+        self: &Arc<Self>,
+        stream: pingora::protocols::Stream,
+        shutdown: &pingora::server::ShutdownWatch,
+    ) -> Option<pingora::protocols::Stream> {
+        self.http.process_new(stream, shutdown).await
+    }
+
+    async fn cleanup(&self) {
+        tokio::time::sleep(self.drain).await;
+        self.http.cleanup().await;
+    }
+}
+
 /// Read a whole request (head and body up to [`MAX_ADMIN_BODY`]) from a pingora session.
 /// `Err` holds the response to send instead (413, 400).
 pub(crate) async fn read_request(
@@ -362,7 +395,72 @@ pub(crate) async fn read_request(
     for (name, value) in head.headers.iter() {
         req = req.header(name, value);
     }
+    // HTTP/2 carries the authority as `:authority`; the admin compares Origin with Host.
+    if !head.headers.contains_key(http::header::HOST) {
+        if let Some(authority) = head.uri.authority() {
+            req = req.header(http::header::HOST, authority.as_str());
+        }
+    }
     req.body(Bytes::from(body)).map_err(|e| plain(400, &format!("bad request: {e}")))
+}
+
+/// Whether request path `path` lies under `prefix` (an `admin_path`): the prefix itself or
+/// anything below it (`/pylon-admin`, `/pylon-admin/…`, not `/pylon-adminx`).
+pub(crate) fn under_prefix(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Answer a request under a server's `admin_path` from the proxy's `request_filter`: the
+/// body is read whole, the path loses the prefix, the admin application answers, and the
+/// response is written here; nothing reaches an upstream. The prefix alone is redirected
+/// (308) to `prefix/`, so the UI's relative links resolve under it. Returns the status sent.
+pub(crate) async fn serve_prefixed(
+    session: &mut pingora::proxy::Session,
+    service: Option<&Arc<dyn AdminService>>,
+    prefix: &str,
+) -> pingora::Result<u16> {
+    let path = session.req_header().uri.path();
+    let rest = path.strip_prefix(prefix).unwrap_or_default().to_owned();
+    let resp = match service {
+        None => plain(503, "the admin is not available in this process"),
+        Some(_) if rest.is_empty() => {
+            let target = match session.req_header().uri.query() {
+                Some(q) => format!("{prefix}/?{q}"),
+                None => format!("{prefix}/"),
+            };
+            let mut resp = plain(308, &format!("The admin is at {target}"));
+            if let Ok(v) = http::HeaderValue::from_str(&target) {
+                resp.headers_mut().insert(http::header::LOCATION, v);
+            }
+            resp
+        }
+        Some(service) => {
+            let conn = AdminConn {
+                client: session.client_addr().and_then(|a| a.as_inet()).copied(),
+                tls: is_tls(session.as_downstream()),
+                prefix: prefix.to_owned(),
+            };
+            match read_request(session.as_downstream_mut(), &rest).await {
+                Ok(req) => service.serve(req, conn).await,
+                Err(resp) => {
+                    // The body was not read to its end: the connection cannot carry another.
+                    session.set_keepalive(None);
+                    resp
+                }
+            }
+        }
+    };
+    let (parts, body) = resp.into_parts();
+    let status = parts.status.as_u16();
+    let mut head = pingora::http::ResponseHeader::from(parts);
+    head.insert_header(http::header::CONTENT_LENGTH, body.len())?;
+    if session.req_header().method == http::Method::HEAD || body.is_empty() {
+        session.write_response_header(Box::new(head), true).await?;
+    } else {
+        session.write_response_header(Box::new(head), false).await?;
+        session.write_response_body(Some(body), true).await?;
+    }
+    Ok(status)
 }
 
 /// A short `text/plain` response.
@@ -445,5 +543,15 @@ mod tests {
         // The same secret shows the same; another secret shows differently.
         assert_eq!(model, model_of("jwt-shared-secret-1"));
         assert_ne!(options("j"), model_of("jwt-shared-secret-2")["plugins"][0]["options"]);
+    }
+
+    #[test]
+    fn prefixes_match_whole_segments() {
+        assert!(under_prefix("/pylon-admin", "/pylon-admin"));
+        assert!(under_prefix("/pylon-admin/", "/pylon-admin"));
+        assert!(under_prefix("/pylon-admin/api/x", "/pylon-admin"));
+        assert!(!under_prefix("/pylon-adminx", "/pylon-admin"));
+        assert!(!under_prefix("/pylon", "/pylon-admin"));
+        assert!(!under_prefix("/x/pylon-admin", "/pylon-admin"));
     }
 }

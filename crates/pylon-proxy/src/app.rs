@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     /// (after pingora forked, when daemonising: threads made before that are lost).
     initial: Mutex<Option<Config>>,
     reload_lock: tokio::sync::Mutex<()>,
+    /// The admin application: the `[admin]` listener's and every `admin_path`'s.
+    pub(crate) admin: std::sync::OnceLock<Arc<dyn AdminService>>,
 }
 
 impl Shared {
@@ -73,6 +75,7 @@ impl Shared {
             options: options.clone(),
             initial: Mutex::new(Some(config.clone())),
             reload_lock: tokio::sync::Mutex::new(()),
+            admin: std::sync::OnceLock::new(),
         }
     }
 
@@ -191,7 +194,14 @@ fn listener_summary(config: &Config) -> Vec<String> {
         .iter()
         .map(|c| format!("{}:{}:{}", c.name, stamp(&c.tls_cert), stamp(&c.tls_key)))
         .collect();
-    let admin = config.admin.as_ref().map(|a| format!("admin|{}", a.addr));
+    let admin = config.admin.as_ref().map(|a| {
+        let own = match (&a.tls_cert, &a.tls_key) {
+            (Some(c), Some(k)) => format!("{}:{}", stamp(c), stamp(k)),
+            _ => String::new(),
+        };
+        let shared = if a.tls { certs.join(",") } else { String::new() };
+        format!("admin|{}|{:?}|{:?}|{}|{own}|{shared}", a.addr, a.tls_cert, a.tls_key, a.tls)
+    });
     config
         .servers
         .iter()
@@ -264,7 +274,6 @@ pub struct Pylon {
     config: Config,
     options: RunOptions,
     shared: Arc<Shared>,
-    admin: Option<Arc<dyn AdminService>>,
 }
 
 impl Pylon {
@@ -283,7 +292,7 @@ impl Pylon {
     ) -> Result<Pylon, Vec<Diagnostic>> {
         compile(&config)?;
         let shared = Arc::new(Shared::new(&config, text, &options));
-        Ok(Pylon { config, options, shared, admin: None })
+        Ok(Pylon { config, options, shared })
     }
 
     /// The handle the admin uses to see and change the running proxy.
@@ -293,14 +302,15 @@ impl Pylon {
 
     /// The admin HTTP application to serve on the `[admin]` listener (and under a server's
     /// `admin_path`). A config with `[admin]` needs one.
+    /// Set once: later calls are ignored.
     pub fn set_admin(&mut self, service: Arc<dyn AdminService>) {
-        self.admin = Some(service);
+        let _ = self.shared.admin.set(service);
     }
 
     /// The pingora server: listeners of every `[servers.NAME]`, the supervisor, and
     /// pingora's `ServerConf` built from `[basic]`.
     pub fn into_server(self) -> Result<Server, Vec<Diagnostic>> {
-        let Pylon { config, options, shared, admin } = self;
+        let Pylon { config, options, shared } = self;
         let conf = server_conf(&config, &options);
         let opt = Opt {
             upgrade: options.upgrade,
@@ -313,6 +323,16 @@ impl Pylon {
         server.bootstrap();
 
         let tls_settings = tls_listeners(&config)?;
+        let admin_tls = crate::tls::admin_resolver(&config)?;
+        let admin = shared.admin.get().cloned();
+        if admin.is_none() {
+            if let Some(s) = config.servers.iter().find(|s| s.admin_path.is_some()) {
+                return Err(vec![config.diagnostic(
+                    &format!("servers.{}.admin_path", s.name),
+                    "this program serves no admin application; remove admin_path",
+                )]);
+            }
+        }
         let servers = config.servers.clone();
         // For positions in errors found while wiring listeners (the config itself moves
         // into the supervisor below).
@@ -371,9 +391,20 @@ impl Pylon {
                     "this program serves no admin application; remove [admin]",
                 )]);
             };
-            let app = pingora::apps::http_app::HttpServer::new_app(AdminListener { service });
-            let mut listener = Service::new("pylon admin".to_owned(), app);
-            listener.add_tcp(&addr.to_string());
+            let http =
+                Arc::new(pingora::apps::http_app::HttpServer::new_app(AdminListener { service }));
+            // As a server listener's (see PylonApp::drain).
+            let drain = grace_period.saturating_sub((grace_period / 4).min(Duration::from_secs(1)));
+            let mut listener =
+                Service::new("pylon admin".to_owned(), crate::admin::AdminApp { http, drain });
+            match &admin_tls {
+                Some(resolver) => {
+                    let settings = crate::tls::settings(resolver, true)
+                        .map_err(|e| vec![diagnostics.diagnostic("admin", e)])?;
+                    listener.add_tls_with_settings(&addr.to_string(), None, settings);
+                }
+                None => listener.add_tcp(&addr.to_string()),
+            }
             let handle = server.add_service(listener);
             handle.add_dependency(&supervisor);
         }
@@ -398,6 +429,9 @@ pub(crate) async fn compile_async(config: &Config) -> Result<(), Vec<Diagnostic>
         ));
     }
     if let Err(mut e) = tls_listeners(config) {
+        errors.append(&mut e);
+    }
+    if let Err(mut e) = crate::tls::admin_resolver(config) {
         errors.append(&mut e);
     }
     if let Err(mut e) = Runtime::build(config.clone(), None, &Stats::default(), None).await {

@@ -450,6 +450,13 @@ pub(crate) fn explain_in(
         out.result = "the stats document (stats_path)".to_owned();
         return Ok(out);
     }
+    if let Some(prefix) = &server.admin_path {
+        if crate::admin::under_prefix(&path, prefix) {
+            out.builtin = Some("admin".to_owned());
+            out.result = format!("the admin API and UI (admin_path {prefix:?}); no upstream");
+            return Ok(out);
+        }
+    }
     let router = compile_router(config, &server.locations).map_err(|d| d.to_string())?;
     let explanation = router.explain(&host, &path);
     out.table = explanation.to_string();

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `new_ctx` | load the current [`Runtime`] once (arc-swap) and keep this server's part |
 //! | `early_request_filter` | count the request, a front-door refusal (see `framing`), target and authority in normal form or 400 ([`crate::target`]), keep-alive timeout, pipelining, h2 head limits, Content-Length list collapsed |
-//! | `request_filter` | stats path, location choice (404), body size by Content-Length (413), `return` locations |
+//! | `request_filter` | stats path, admin path ([`crate::admin::serve_prefixed`]), location choice (404), body size by Content-Length (413), `return` locations |
 //! | `request_body_filter` | body size while streaming (413) |
 //! | `upstream_peer` | healthy peer not tried yet (503 when none) |
 //! | `fail_to_connect` | retry on another peer up to `retries` |
@@ -345,6 +345,13 @@ impl ProxyHttp for PylonHttp {
         if server.stats_path.as_deref() == Some(path) {
             self.serve_stats(session, ctx).await?;
             return Ok(true);
+        }
+        if let Some(prefix) = server.admin_path.as_deref() {
+            if crate::admin::under_prefix(path, prefix) {
+                let admin = self.shared.admin.get();
+                ctx.own_status = Some(crate::admin::serve_prefixed(session, admin, prefix).await?);
+                return Ok(true);
+            }
         }
         let host = host_of(req);
         if server.metrics.is_some() {

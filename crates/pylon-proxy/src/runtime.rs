@@ -50,6 +50,8 @@ pub(crate) struct ServerRt {
     pub(crate) locations: Vec<Arc<LocationRt>>,
     pub(crate) access_log: Option<AccessLog>,
     pub(crate) stats_path: Option<String>,
+    /// The prefix answered by the admin application (`servers.NAME.admin_path`).
+    pub(crate) admin_path: Option<String>,
     pub(crate) error_page: ErrorPage,
     pub(crate) scheme: &'static str,
     pub(crate) keepalive_timeout: Duration,
@@ -453,6 +455,7 @@ fn build_server(
         tls,
         enable_h2: _,
         stats_path,
+        admin_path,
         error_template,
         header_read_timeout: _,
         keepalive_timeout,
@@ -564,6 +567,7 @@ fn build_server(
             locations: locs,
             access_log,
             stats_path: stats_path.clone(),
+            admin_path: admin_path.clone(),
             error_page,
             scheme: if *tls || tls_cert.is_some() { "https" } else { "http" },
             keepalive_timeout: *keepalive_timeout,
@@ -721,6 +725,23 @@ pub(crate) fn route_lints(config: &Config) -> Vec<Diagnostic> {
         }
     }
     for server in &config.servers {
+        if let Some(admin) = &server.admin_path {
+            for loc in config.locations.iter().filter(|l| server.locations.contains(&l.name)) {
+                let (PathPattern::Exact(p) | PathPattern::Prefix(p)) = &loc.path else {
+                    continue;
+                };
+                if crate::admin::under_prefix(p, admin) {
+                    out.push(config.diagnostic(
+                        &format!("locations.{}.path", loc.name),
+                        format!(
+                            "in server {:?} the paths under admin_path {admin:?} are answered by \
+                             the admin, so this location never sees {p:?}",
+                            server.name
+                        ),
+                    ));
+                }
+            }
+        }
         let Ok(router) = compile_router(config, &server.locations) else { continue };
         let name = |i: usize| router.route(i).name.clone();
         for (shadowed, by) in router.shadowed() {

@@ -79,17 +79,39 @@ pub(crate) fn resolver(
     config: &Config,
     server: &Server,
 ) -> Result<Option<Arc<SniResolver>>, Vec<Diagnostic>> {
+    let prefix = format!("servers.{}", server.name);
+    resolver_for(config, &prefix, server.tls, server.tls_cert.as_deref(), server.tls_key.as_deref())
+}
+
+/// The SNI resolver of the `[admin]` listener, or `None` when it is plain HTTP.
+pub(crate) fn admin_resolver(config: &Config) -> Result<Option<Arc<SniResolver>>, Vec<Diagnostic>> {
+    match &config.admin {
+        Some(a) => {
+            resolver_for(config, "admin", a.tls, a.tls_cert.as_deref(), a.tls_key.as_deref())
+        }
+        None => Ok(None),
+    }
+}
+
+/// The SNI resolver of a listener whose keys live under `prefix` (`servers.NAME`, `admin`):
+/// its own `tls_cert`/`tls_key` as the default, the `[certificates]` by SNI.
+fn resolver_for(
+    config: &Config,
+    prefix: &str,
+    tls: bool,
+    tls_cert: Option<&Path>,
+    tls_key: Option<&Path>,
+) -> Result<Option<Arc<SniResolver>>, Vec<Diagnostic>> {
     // pylon-config sets `tls` for every TLS listener (`tls = true` or a `tls_cert`).
-    if !server.tls {
+    if !tls {
         return Ok(None);
     }
     let mut errors = Vec::new();
-    let prefix = format!("servers.{}", server.name);
     let mut default = None;
-    if let (Some(cert), Some(k)) = (&server.tls_cert, &server.tls_key) {
+    if let (Some(cert), Some(k)) = (tls_cert, tls_key) {
         match load_key(cert, k) {
             Ok(ck) => default = Some(ck),
-            Err(e) => errors.push(config.diagnostic(&failing_key(&prefix, k), e)),
+            Err(e) => errors.push(config.diagnostic(&failing_key(prefix, k), e)),
         }
     }
     let mut exact = HashMap::new();
