@@ -435,6 +435,25 @@ async fn web_ui_in_headless_chromium() {
         assert_eq!(probe, json!({ "pwned": null, "imgs": 0, "bold": 0 }), "markup was parsed");
         ui.shot("10-markup-stays-text").await;
 
+        // A phone-sized window: the same pages stay usable (no sideways page scroll).
+        ui.c.set_window_size(400, 860).await.expect("resize");
+        for (hash, ready, name) in [
+            ("#/dashboard", "#locations-table", "11-narrow-dashboard"),
+            ("#/config", "#config-editor", "12-narrow-config"),
+        ] {
+            ui.page(hash, ready).await;
+            ui.shot(name).await;
+            let wide = ui
+                .js("return document.documentElement.scrollWidth - window.innerWidth", vec![])
+                .await;
+            assert!(
+                wide.as_i64().is_some_and(|w| w <= 0),
+                "{name}: the page scrolls sideways by {wide}"
+            );
+            ui.shot(name).await;
+        }
+        ui.c.set_window_size(1280, 1000).await.expect("resize");
+
         // Log out: the API refuses the browser again.
         ui.click("#logout").await;
         ui.wait("#login-user").await;

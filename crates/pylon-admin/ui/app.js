@@ -65,7 +65,8 @@ function toast(message, kind = "info") {
   const t = el("div", { class: `toast toast-${kind}` }, message);
   const box = $("#toasts");
   box.append(t);
-  while (box.children.length > 3) box.firstElementChild.remove();
+  const keep = window.innerWidth < 720 ? 1 : 3;
+  while (box.children.length > keep) box.firstElementChild.remove();
   setTimeout(() => t.remove(), 6000);
 }
 
@@ -213,7 +214,10 @@ function route() {
   leaveGuard = null;
   for (const a of document.querySelectorAll("#nav a")) {
     a.classList.toggle("active", a.dataset.page === name);
-    if (a.dataset.page === name) a.setAttribute("aria-current", "page");
+    if (a.dataset.page === name) {
+      a.setAttribute("aria-current", "page");
+      a.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
     else a.removeAttribute("aria-current");
   }
   const main = $("#main");
