@@ -340,12 +340,23 @@ async fn metrics_move_with_traffic_and_peer_health_drops() {
             assert_eq!(got.status, 200);
         }
         assert_eq!(get(&c, &p.url("/nope"), None).await.status, 404);
-        let after = admin.get("/metrics").await.body;
-        assert_eq!(metric(&after, ok_series), Some(n0 + 3.0), "{after}");
         let not_found =
             "pylon_http_requests_total{server=\"web\",location=\"\",status_class=\"4xx\"}";
-        assert_eq!(metric(&after, not_found), Some(1.0), "{after}");
         let count = "pylon_http_request_duration_seconds_count{server=\"web\",location=\"app\"}";
+        // Requests are counted when logged, which may come just after the client read the
+        // response: wait until all four are (then every series must be exact).
+        let after = eventually(Duration::from_secs(10), "the four requests counted", || {
+            let admin_get = admin.get("/metrics");
+            async move {
+                let text = admin_get.await.body;
+                let done = metric(&text, count).is_some_and(|n| n >= n0 + 3.0)
+                    && metric(&text, not_found).is_some_and(|n| n >= 1.0);
+                done.then_some(text)
+            }
+        })
+        .await;
+        assert_eq!(metric(&after, ok_series), Some(n0 + 3.0), "{after}");
+        assert_eq!(metric(&after, not_found), Some(1.0), "{after}");
         assert_eq!(metric(&after, count), Some(n0 + 3.0), "{after}");
         let connect =
             "pylon_upstream_connect_duration_seconds_count{server=\"web\",location=\"app\"}";
