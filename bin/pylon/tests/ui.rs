@@ -386,6 +386,12 @@ async fn web_ui_in_headless_chromium() {
         ui.shot("08-rollback-plan").await;
         ui.click("#rollback-btn").await;
         ui.wait_text("#rolled-back", "Rolled back").await;
+        // The list now holds all three replaced versions: the original (their edit), theirs
+        // (our apply) and ours (the rollback).
+        let rows = ui
+            .js("return document.querySelectorAll('#history-table tbody tr').length", vec![])
+            .await;
+        assert_eq!(rows, json!(3), "{}", ui.text("#history-table").await);
         assert_eq!(std::fs::read_to_string(&p.config).expect("config"), theirs);
         assert_eq!(get(&http, &p.url("/a/x"), None).await.upstream(), "a", "rolled back");
         ui.shot("09-rolled-back").await;

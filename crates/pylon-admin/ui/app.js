@@ -732,7 +732,7 @@ pages.config = async (main) => {
 // ---------------------------------------------------------------------------------------
 // History and rollback
 
-pages.history = async (main) => {
+pages.history = async (main, flash) => {
   const [{ data: hist }, { data: cfg }] = await Promise.all([api("GET", "api/config/history"), api("GET", "api/config")]);
   let etag = cfg.etag;
   const detail = el("div", { id: "history-detail" });
@@ -763,16 +763,19 @@ pages.history = async (main) => {
       } else if (r.status === 422) {
         fill(result, el("p", { class: "callout callout-error" }, "Not rolled back: that version is no longer valid."), diagList(r.data.errors, "error"));
       } else {
-        fill(result, el("p", { class: "callout callout-ok", id: "rolled-back" }, `Rolled back: now version ${r.data.etag}.`));
+        // The list has a new entry (the version just replaced): show it, with the outcome.
         toast("Rolled back.", "ok");
         refreshVersion();
-        etag = r.data.etag;
+        main.replaceChildren();
+        await pages.history(main, `Rolled back to ${v.version}: now running version ${r.data.etag}. The version it replaced is kept below.`);
+        window.scrollTo(0, 0);
       }
     } }, `Roll back to ${v.version}`);
     fill(detail, section(`Rollback to ${v.version}`, planView(plan), el("div", { class: "actions" }, go), result));
     detail.scrollIntoView({ behavior: "smooth", block: "start" });
   };
   main.append(el("h1", {}, "History"),
+    flash ? el("p", { class: "callout callout-ok", id: "rolled-back", role: "status" }, flash) : null,
     el("p", { class: "meta" }, "Running version ", el("span", { class: "mono" }, hist.running_version),
       ". Every apply and rollback keeps the version it replaced; a rollback is planned and validated like any change."),
     rows.length ? section("Kept versions", table(["Replaced", "Version", "By", "How", "Replaced with", "Size", ""], rows, { id: "history-table" }))
