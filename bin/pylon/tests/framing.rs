@@ -55,6 +55,41 @@ async fn request_line_and_field_faults_are_400_and_reach_no_upstream() {
     .await;
 }
 
+/// What pingora's `validate_request_authority` would refuse with a bare 400 (no log line)
+/// is judged by the front door: a 400 that is logged, or, for an absolute-form target, the
+/// target's authority wins over Host (RFC 9112 §3.2.2) and the upstream gets one Host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authority_faults_are_logged_and_absolute_form_wins_over_host() {
+    bounded(async {
+        let fx = Fx::start("").await;
+        let cases: &[(&str, &[u8])] = &[
+            ("two Host lines", b"GET /two HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"),
+            ("two different Host lines", b"GET /diff HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
+            ("userinfo in Host", b"GET /ui HTTP/1.1\r\nHost: u@a\r\n\r\n"),
+            ("userinfo in the target", b"GET http://u@a/x HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("ambiguous absolute form", b"GET http:a/x HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ];
+        refuse_all(&fx, cases, 400).await;
+        let lines = fx.log_lines(cases.len()).await;
+        assert_eq!(lines[0], "400 GET /two -");
+        let targets = [("http://b/abs", "b"), ("http://A/case", "A"), ("http://a:80/port", "a:80")];
+        for (i, (target, host)) in targets.iter().enumerate() {
+            let req = format!("GET {target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+            let got = fx.send(req.as_bytes()).await;
+            assert_eq!(got.statuses(), [200], "{target}: {got:?}");
+            let msgs = fx.origin.wait_messages(i + 1, Duration::from_secs(5)).await;
+            let m = msgs.get(i).unwrap_or_else(|| panic!("{target}: {}", fx.origin.dump()));
+            assert_eq!(m.head.all("host"), [host.as_bytes()], "{target}: {}", fx.origin.dump());
+        }
+        let lines = fx.log_lines(cases.len() + 3).await;
+        assert_eq!(
+            lines[cases.len()..],
+            ["200 GET /abs all", "200 GET /case all", "200 GET /port all"]
+        );
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn well_formed_edges_pass_untouched() {
     bounded(async {

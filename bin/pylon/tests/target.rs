@@ -402,17 +402,20 @@ async fn absolute_form_is_routed_logged_and_forwarded_by_its_authority() {
         // The guard still holds on an absolute-form path.
         let r = s.h1(b"GET http://other.test/z/../admin HTTP/1.1\r\n").await;
         assert_eq!((r.status, r.text().as_str()), (403, "denied"));
-        // A Host that differs from the target's authority: pingora refuses it (README
-        // "Known limits"); so it does userinfo and an empty authority.
-        for head in [
-            &b"GET http://admin.example.test/ HTTP/1.1\r\nHost: other.test\r\n"[..],
-            b"GET http://u@admin.example.test/ HTTP/1.1\r\n",
-            b"GET http:///x HTTP/1.1\r\n",
-        ] {
+        // A Host that differs from the target's authority is ignored (RFC 9112 §3.2.2): the
+        // target's authority routes and is the upstream's one Host.
+        let r = s.h1(b"GET http://admin.example.test/ HTTP/1.1\r\nHost: other.test\r\n").await;
+        let doc = echo(&r.text());
+        assert_eq!(received(&doc, "x-location"), ["hosted"]);
+        assert_eq!(received(&doc, "host"), ["admin.example.test"]);
+        // Userinfo and an empty authority are 400 (logged).
+        for head in
+            [&b"GET http://u@admin.example.test/ HTTP/1.1\r\n"[..], b"GET http:///x HTTP/1.1\r\n"]
+        {
             let r = s.h1(head).await;
             assert_eq!(r.status, 400, "{:?}: {}", String::from_utf8_lossy(head), r.text());
         }
-        assert_eq!(s.up.hits(), 2);
+        assert_eq!(s.up.hits(), 3);
         let lines = s.log_lines(3).await;
         assert_eq!(lines[0], "hosted admin.example.test /y /y?q=1 200");
         assert_eq!(lines[2], "admin other.test /admin /admin 403");

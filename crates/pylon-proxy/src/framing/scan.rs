@@ -52,7 +52,7 @@ impl fmt::Display for Refusal {
 }
 
 /// What a head that passed says about the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HeadInfo {
     /// The body's framing.
     pub(crate) framing: Framing,
@@ -61,7 +61,14 @@ pub(crate) struct HeadInfo {
     /// Offset of the minor version digit to rewrite to `1` (`HTTP/1.2` … `HTTP/1.9` are
     /// HTTP/1.1 to a server that implements 1.1, RFC 9110 §2.5).
     pub(crate) minor_version_at: Option<usize>,
+    /// An absolute-form target whose authority differs from the Host field: the byte range
+    /// of the Host value and of the target's authority in the head. The Host value is
+    /// replaced by the authority (RFC 9112 §3.2.2: the target's authority wins).
+    pub(crate) host_from_target: Option<HostRewrite>,
 }
+
+/// Byte ranges in a head: the Host value, and the authority that replaces it.
+pub(crate) type HostRewrite = (std::ops::Range<usize>, std::ops::Range<usize>);
 
 /// How a request body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,6 +313,8 @@ impl Scanner {
         let mut at = first_nl + 1;
         let mut count = 0usize;
         let mut upgrade = false;
+        // The Host field line: (value offset in the head, value).
+        let mut host: Option<(usize, &[u8])> = None;
         let end = loop {
             if at > limits.max_header_size {
                 return self.refuse(431, "request head too large", request_line);
@@ -336,7 +345,17 @@ impl Scanner {
                 return self.refuse(431, "too many header fields", request_line);
             }
             match check_field(field) {
-                Ok((name, _)) => upgrade |= name.eq_ignore_ascii_case(b"upgrade"),
+                Ok((name, value)) => {
+                    upgrade |= name.eq_ignore_ascii_case(b"upgrade");
+                    if name.eq_ignore_ascii_case(b"host") {
+                        // RFC 9112 §3.2: more than one Host line is 400.
+                        if host.is_some() {
+                            return self.refuse(400, "more than one Host field", request_line);
+                        }
+                        let at = value.as_ptr() as usize - input.as_ptr() as usize;
+                        host = Some((at, value));
+                    }
+                }
                 Err(reason) => return self.refuse(400, reason, request_line),
             }
         };
@@ -357,7 +376,12 @@ impl Scanner {
         if parsed.method.eq_ignore_ascii_case(b"CONNECT") {
             return self.refuse(405, "CONNECT is not proxied", request_line);
         }
-        let info = HeadInfo { framing, upgrade, minor_version_at: parsed.minor_at };
+        let host_from_target = match authority(request_line, host) {
+            Ok(h) => h,
+            Err(reason) => return self.refuse(400, reason, request_line),
+        };
+        let info =
+            HeadInfo { framing, upgrade, minor_version_at: parsed.minor_at, host_from_target };
         // Reusing the buffers: no allocation per request once warm.
         let (method, target) = loose_parts(request_line);
         self.current.0.clear();
@@ -427,6 +451,51 @@ fn parse_request_line(line: &[u8], max_uri: usize) -> Result<RequestLine<'_>, (u
             })
         }
         _ => bad("malformed HTTP version"),
+    }
+}
+
+/// The authority checks pingora would otherwise answer with a bare 400 that no phase, log
+/// or counter sees (`validate_request_authority`): userinfo in Host or in an absolute-form
+/// target, an ambiguous or unparseable absolute-form authority are refused here; an
+/// absolute-form authority that differs from Host (even in case or an explicit default
+/// port) wins over it (RFC 9112 §3.2.2), by rewriting the Host value. `host`: offset and
+/// value of the Host field. `Ok(Some((host value range, authority range)))` for a rewrite.
+fn authority(
+    request_line: &[u8],
+    host: Option<(usize, &[u8])>,
+) -> Result<Option<HostRewrite>, &'static str> {
+    use pingora::protocols::http::authority::{
+        RawTargetAuthority, is_http_family_scheme, raw_target_authority,
+    };
+    if host.is_some_and(|(_, v)| v.contains(&b'@')) {
+        return Err("userinfo in the Host field");
+    }
+    // The target is the second part of a request line that passed `parse_request_line`.
+    let Some(target_at) = request_line.iter().position(|b| *b == b' ').map(|i| i + 1) else {
+        return Ok(None);
+    };
+    let target_len = request_line[target_at..].iter().position(|b| *b == b' ').unwrap_or(0);
+    let target = &request_line[target_at..target_at + target_len];
+    if request_line.starts_with(b"CONNECT ") {
+        return Ok(None);
+    }
+    match raw_target_authority(target) {
+        RawTargetAuthority::None => Ok(None),
+        RawTargetAuthority::AmbiguousAuthority => Err("ambiguous absolute-form request target"),
+        RawTargetAuthority::Absolute { scheme, authority, .. } => {
+            if authority.contains(&b'@') {
+                return Err("userinfo in the request target");
+            }
+            if is_http_family_scheme(scheme) && http::uri::Authority::try_from(authority).is_err() {
+                return Err("unparseable authority in the request target");
+            }
+            let Some((host_at, value)) = host else { return Ok(None) };
+            if value == authority {
+                return Ok(None);
+            }
+            let auth_at = authority.as_ptr() as usize - request_line.as_ptr() as usize;
+            Ok(Some((host_at..host_at + value.len(), auth_at..auth_at + authority.len())))
+        }
     }
 }
 
@@ -731,6 +800,14 @@ mod tests {
         trailers_ok: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: v\r\n\r\n" => 200;
         trailer_bad: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nbad trailer\r\n\r\n" => 400;
         trailer_bare_lf: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: v\n\r\n" => 400;
+        host_twice: b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n" => 400;
+        host_twice_any_case: b"GET / HTTP/1.1\r\nHost: a\r\nhOST: b\r\n\r\n" => 400;
+        host_userinfo: b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n" => 400;
+        target_userinfo: b"GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n" => 400;
+        target_ambiguous: b"GET http:a/ HTTP/1.1\r\nHost: a\r\n\r\n" => 400;
+        target_backslash: b"GET http://a\\b/ HTTP/1.1\r\nHost: a\r\n\r\n" => 400;
+        target_empty_authority: b"GET http:/// HTTP/1.1\r\nHost: a\r\n\r\n" => 400;
+        absolute_form_other_host: b"GET http://b/x HTTP/1.1\r\nHost: a\r\n\r\n" => 200;
         pipelined_second_bad: b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /a b HTTP/1.1\r\n\r\n" => 400;
     }
 
@@ -781,6 +858,21 @@ mod tests {
             panic!("not a head");
         };
         assert_eq!(info.minor_version_at, Some(14));
+    }
+
+    #[test]
+    fn absolute_form_authority_replaces_host() {
+        let input = b"GET http://b.example:8080/x HTTP/1.1\r\nX: 1\r\nHost: a\r\n\r\n";
+        let Step::Head { info, .. } = Scanner::new(LIMITS).step(input, false) else {
+            panic!("not a head");
+        };
+        let (host, authority) = info.host_from_target.expect("a rewrite");
+        assert_eq!(&input[host], b"a");
+        assert_eq!(&input[authority], b"b.example:8080");
+        // The same authority: nothing to rewrite.
+        let same = b"GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n";
+        let Step::Head { info, .. } = Scanner::new(LIMITS).step(same, false) else { panic!() };
+        assert_eq!(info.host_from_target, None);
     }
 
     #[test]

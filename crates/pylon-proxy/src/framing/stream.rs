@@ -150,6 +150,11 @@ impl Core {
                     if let Some(at) = info.minor_version_at {
                         self.ready[start + at] = b'1';
                     }
+                    if let Some((host, authority)) = info.host_from_target {
+                        let authority =
+                            self.ready[start + authority.start..start + authority.end].to_vec();
+                        self.ready.splice(start + host.start..start + host.end, authority);
+                    }
                     return Poll::Ready(Ok(()));
                 }
                 Step::Refuse(refusal) => {
