@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
         path: "/a\"b",
         query: Some("x=1"),
         proto: "HTTP/1.1",
+        request_line: Some(b"GET /a\"b?x=1 \xff HTTP/1.1"),
         scheme: "https",
         remote: Some("10.0.0.1:5555".parse().expect("addr")),
         status: 200,

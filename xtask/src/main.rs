@@ -12,6 +12,7 @@
 //! - `fuzz [--time SECONDS] [--build-only] [TARGET...]`: the cargo-fuzz targets of `fuzz/`
 //!   (config, accesslog, route, vars), each for SECONDS (default 60), on stable
 //!   (`RUSTC_BOOTSTRAP=1`); see `xtask/src/fuzz.rs`.
+//! - `release`: the release tarball in `target/dist/` and its check (see `release.rs`).
 //! - `origin --addr ADDR`: the load bench's origin server (started by the bench itself).
 //!
 //! Load flags: `--cases h1-1k,h2c-1k-m10,...`, `--variants plain,log,metrics,plugins` (or
@@ -22,6 +23,7 @@ mod check_deps;
 mod criterion_summary;
 mod fuzz;
 mod load;
+mod release;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -34,9 +36,10 @@ fn main() -> ExitCode {
         Some("bench-proxy") => bench_proxy(&root(), &args[1..]),
         Some("origin") => load::origin::run(&args[1..]),
         Some("fuzz") => fuzz::run(&root(), &args[1..]),
+        Some("release") => release::run(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <check-deps|bench|bench-proxy|validate-conf|fuzz> [args] \
+                "usage: cargo xtask <check-deps|bench|bench-proxy|validate-conf|fuzz|release> [args] \
                  (see xtask/src/main.rs)"
             );
             return ExitCode::from(2);

@@ -7,17 +7,29 @@ use std::{
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use pylon_config::{Config, Loaded};
+use pylon_config::Loaded;
 
 mod admin;
 mod allocator;
+mod logging;
 mod plan;
+mod preflight;
 
 /// The config served when none is given.
 const DEFAULT_CONFIG: &str = include_str!("default.toml");
 
+/// `pylon --version`: the version, the git commit and the build date (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PYLON_GIT_COMMIT"),
+    ", built ",
+    env!("PYLON_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
-#[command(name = "pylon", version, about = "Pylon: a reverse proxy on pingora")]
+#[command(name = "pylon", version = VERSION, about = "Pylon: a reverse proxy on pingora")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -36,6 +48,9 @@ enum Command {
     Plan(PlanArgs),
     /// Ask the running instance (pid file of the config) to reload: SIGHUP.
     Reload(OptionalConfigArg),
+    /// Ask the running instance (pid file of the config) to start a successor from the
+    /// executable on disk and hand it the listening sockets: SIGUSR2 (binary upgrade).
+    Upgrade(OptionalConfigArg),
     /// Print an argon2id hash of PASSWORD for `[admin] users` (on the last line).
     HashPassword {
         /// The password to hash.
@@ -102,6 +117,9 @@ struct ExplainArgs {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = pylon_proxy::detach_if_asked() {
+        return code;
+    }
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => {
@@ -116,7 +134,8 @@ fn main() -> ExitCode {
             user: args.user,
             against: args.against.as_deref(),
         }),
-        Command::Reload(args) => reload(args.config.as_deref()),
+        Command::Reload(args) => signal(args.config.as_deref(), pylon_proxy::Signal::Hangup),
+        Command::Upgrade(args) => signal(args.config.as_deref(), pylon_proxy::Signal::User2),
         Command::HashPassword { password } => hash_password(&password),
     };
     match result {
@@ -155,46 +174,20 @@ fn load_text(path: Option<&Path>) -> anyhow::Result<(Loaded, String)> {
     })
 }
 
-fn init_logging(config: &Config) {
-    // pingora-load-balancing logs every health change too (with a dump of the peer's
-    // options); pylon-upstream reports each change once, so keep pingora's for errors.
-    let filter =
-        std::env::var("PYLON_LOG").unwrap_or_else(|_| default_filter(&config.basic.log_level));
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
-}
-
-/// The tracing filter of `basic.log_level`. A bare `debug` or `trace` raises Pylon's own
-/// crates only: pingora's debug events dump request and response heads and bodies
-/// (credentials, cookies, tokens), so other crates stay at `info`. A filter with directives
-/// (`"pingora_proxy=debug,info"`), or `PYLON_LOG`, is taken as written.
-fn default_filter(log_level: &str) -> String {
-    const OURS: [&str; 9] = [
-        "pylon",
-        "pylon_proxy",
-        "pylon_plugin",
-        "pylon_upstream",
-        "pylon_config",
-        "pylon_admin",
-        "pylon_route",
-        "pylon_accesslog",
-        "pylon_vars",
-    ];
-    let level = log_level.trim();
-    if level.eq_ignore_ascii_case("debug") || level.eq_ignore_ascii_case("trace") {
-        let ours: Vec<String> = OURS.iter().map(|t| format!("{t}={level}")).collect();
-        format!("info,pingora_load_balancing=error,{}", ours.join(","))
-    } else {
-        format!("{level},pingora_load_balancing=error")
-    }
-}
-
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let RunArgs { config: path, upgrade, daemon, watch } = args;
+    // Absolute, so the paths inside it still resolve after `--daemon` moves to `/`, and a
+    // successor started on reload reads the same file.
+    let path = match path {
+        Some(p) => Some(
+            std::path::absolute(&p)
+                .with_context(|| format!("cannot resolve the config path {}", p.display()))?,
+        ),
+        None => None,
+    };
     let (loaded, text) = load_text(path.as_deref())?;
-    init_logging(&loaded.config);
+    logging::init(&loaded.config)?;
+    tracing::info!("pylon {VERSION} starting");
     for w in loaded.warnings.iter().chain(&pylon_proxy::lints(&loaded.config)) {
         tracing::warn!("{w}");
     }
@@ -214,7 +207,35 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let options = pylon_proxy::RunOptions { config_path: path, upgrade, daemon, watch };
+    if !upgrade {
+        // Another instance on the same ports or pid file: fail now, before this process
+        // touches its pid file or upgrade socket.
+        preflight::not_running(&loaded.config)?;
+    }
+    if daemon {
+        // A daemon's stdout and stderr are /dev/null (see pylon_proxy's server_conf).
+        if loaded.config.basic.log_file.is_none() {
+            tracing::warn!(
+                "running as a daemon without basic.log_file: the error log is discarded"
+            );
+        }
+        for s in loaded.config.servers.iter().filter(|s| s.access_log.is_some()) {
+            if s.access_log_path.is_none() {
+                tracing::warn!(
+                    "servers.{}: the access log goes to stdout, which a daemon does not have; \
+                     set access_log_path",
+                    s.name
+                );
+            }
+        }
+    }
+    let options = pylon_proxy::RunOptions {
+        config_path: path,
+        upgrade,
+        daemon,
+        watch,
+        on_reload: Some(logging::reopen),
+    };
     let mut pylon =
         pylon_proxy::Pylon::with_text(loaded.config, &text, options).map_err(|errors| {
             for e in &errors {
@@ -237,7 +258,6 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(&pid_file, format!("{}\n", std::process::id()))
             .with_context(|| format!("cannot write pid file {}", pid_file.display()))?;
     }
-    tracing::info!(version = pylon_proxy::VERSION, "pylon starting");
     pylon_proxy::run(server);
     // Only remove the pid file if it is still ours (an upgrade's successor rewrites it).
     if std::fs::read_to_string(&pid_file).is_ok_and(|s| s.trim() == std::process::id().to_string())
@@ -322,13 +342,18 @@ fn hash_password(password: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn reload(path: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// `pylon reload` / `pylon upgrade`: `sig` to the pid in the config's pid file.
+fn signal(path: Option<&Path>, sig: pylon_proxy::Signal) -> anyhow::Result<ExitCode> {
     let loaded = load(path)?;
     let pid_file = &loaded.config.basic.pid_file;
     let pid = read_pid(pid_file)?;
-    pylon_proxy::signal(pid, pylon_proxy::Signal::Hangup)
+    pylon_proxy::signal(pid, sig)
         .with_context(|| format!("cannot signal pid {pid} (from {})", pid_file.display()))?;
-    eprintln!("sent SIGHUP to pylon (pid {pid})");
+    let name = match sig {
+        pylon_proxy::Signal::User2 => "SIGUSR2 (upgrade)",
+        _ => "SIGHUP (reload)",
+    };
+    eprintln!("sent {name} to pylon (pid {pid})");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -339,24 +364,4 @@ fn read_pid(pid_file: &Path) -> anyhow::Result<i32> {
     text.trim()
         .parse()
         .with_context(|| format!("pid file {} does not hold a pid", pid_file.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::default_filter;
-
-    #[test]
-    fn debug_raises_only_pylons_own_crates() {
-        let f = default_filter("debug");
-        assert!(f.starts_with("info,"), "{f}");
-        assert!(f.contains("pylon_proxy=debug") && f.contains("pylon_plugin=debug"), "{f}");
-        assert!(!f.contains("pingora_proxy=debug"), "{f}");
-        assert_eq!(default_filter("warn"), "warn,pingora_load_balancing=error");
-        // Directives are the operator's explicit choice.
-        assert_eq!(
-            default_filter("pingora_proxy=debug,info"),
-            "pingora_proxy=debug,info,pingora_load_balancing=error"
-        );
-        assert!(tracing_subscriber::EnvFilter::try_new(default_filter("TRACE")).is_ok());
-    }
 }

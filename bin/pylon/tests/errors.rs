@@ -19,7 +19,10 @@ fn errors_config(dir: &Dir, ports: &[u16], up: &Upstream, slow: &Upstream) -> St
          [servers.main]\naddr = \"127.0.0.1:{p0}\"\nlocations = [\"small\", \"slow\", \"ok\"]\n\
          max_header_size = \"4kb\"\n\
          [servers.other]\naddr = \"127.0.0.1:{p1}\"\nlocations = [\"ok\"]\nerror_template = {st}\n",
-        basic = dir.basic(&format!("error_template = {}", q(&template.display().to_string()))),
+        basic = dir.basic(&format!(
+            "error_template = {}\nerror_details = true",
+            q(&template.display().to_string())
+        )),
         up = q(&up.addr.to_string()),
         slow = q(&slow.addr.to_string()),
         p0 = ports[0],
@@ -52,7 +55,7 @@ async fn error_statuses_and_pages() {
         let c = fresh_client();
         let version = env!("CARGO_PKG_VERSION");
 
-        // 404 names host and path, in the custom template of [basic].
+        // 404 names host and path (`error_details = true`), in the custom template of [basic].
         let got = get(&c, &p.url("/nowhere/x?q=1"), Some("nohost.test")).await;
         assert_eq!(got.status, 404);
         assert!(got.body.starts_with("<p>E[404 Not Found] C["), "{}", got.body);

@@ -68,13 +68,12 @@ async fn access_log_custom_template_and_combined() {
         let lines = log_lines(&combined, 1).await;
         assert_eq!(lines.len(), 1, "{lines:?}");
         let line = &lines[0];
-        // `{remote} "{method} {uri} {proto}" {status} {size_human} "{referer}" "{user_agent}"`
-        let (remote, rest) = line.split_once(' ').expect("remote");
-        assert!(remote.starts_with("127.0.0.1"), "{line}");
-        assert!(
-            rest.starts_with("\"GET /app/c?x=1 HTTP/1.1\" 200 "),
-            "combined line {line:?}"
-        );
+        // nginx's combined: `$remote_addr - $remote_user [$time_local] "$request" $status
+        // $body_bytes_sent "$http_referer" "$http_user_agent"`
+        let (head, rest) = line.split_once(" [").expect("time");
+        assert_eq!(head, "127.0.0.1 - -", "{line}");
+        let (_, rest) = rest.split_once("] ").expect("time");
+        assert!(rest.starts_with("\"GET /app/c?x=1 HTTP/1.1\" 200 "), "combined line {line:?}");
         assert!(rest.ends_with(" \"http://ref.test/\" \"ua-e2e/1\""), "combined line {line:?}");
         // Nothing else logged to the custom file meanwhile.
         assert_eq!(log_lines(&custom, 4).await.len(), 4);
@@ -112,6 +111,61 @@ async fn upstream_connections_are_reused() {
             lines,
             ["pooled false 200", "pooled true 200", "pooled true 200", "pooled true 200"]
         );
+    })
+    .await;
+}
+
+/// The `combined` preset against lines a real nginx wrote for the same requests
+/// (`fixtures/nginx_combined.json`, recorded by `fixtures/nginx_combined.py`): byte for byte,
+/// the time field aside. Both answer `200 pong\n`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_combined_matches_nginx() {
+    bounded(async {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/nginx_combined.json");
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&fixture).expect("fixture"))
+                .expect("fixture json");
+        let cases = doc["cases"].as_array().expect("cases");
+        let dir = Dir::new();
+        let log = dir.join("combined.log");
+        let p = Pylon::start(&dir, |port| {
+            format!(
+                "{basic}[locations.pong]\nreturn = \"200 pong\\n\"\n\
+                 [servers.main]\naddr = \"127.0.0.1:{port}\"\nlocations = [\"pong\"]\n\
+                 access_log = \"combined\"\naccess_log_path = {log}\n",
+                basic = dir.basic(""),
+                log = q(&log.display().to_string()),
+            )
+        })
+        .await;
+        for case in cases {
+            // The fixture keeps raw bytes as latin-1 code points.
+            let request: Vec<u8> = case["request"]
+                .as_str()
+                .expect("request")
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).expect("latin-1"))
+                .collect();
+            let reply = exchange(p.addr(), &request, Duration::from_secs(5)).await;
+            assert_eq!(reply.statuses(), [200], "{}: {reply:?}", case["name"]);
+        }
+        let lines = log_lines(&log, cases.len()).await;
+        let mask = |line: &str| -> String {
+            let (head, rest) = line.split_once(" [").expect("a [time] field");
+            let (_, tail) = rest.split_once("] ").expect("a [time] field");
+            format!("{head} [TIME] {tail}")
+        };
+        for (case, line) in cases.iter().zip(&lines) {
+            let nginx = case["line"].as_str().expect("line");
+            assert_eq!(mask(line), mask(nginx), "case {}", case["name"]);
+            let time = line.split_once(" [").and_then(|(_, r)| r.split_once(']')).map(|t| t.0);
+            let time = time.expect("time");
+            // `30/Nov/2026:18:33:38 +0000`, as nginx prints it with TZ=UTC.
+            assert_eq!(time.len(), 26, "{line}");
+            assert!(time.ends_with(" +0000") && time.as_bytes()[2] == b'/', "{line}");
+        }
+        assert_eq!(lines.len(), cases.len(), "{lines:#?}");
     })
     .await;
 }

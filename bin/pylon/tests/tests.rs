@@ -7,12 +7,14 @@ mod admin;
 mod admin_listen;
 
 mod cli;
+mod docs;
 mod errors;
 mod framing;
 mod hardening;
 mod headers;
 mod limits;
 mod logs;
+mod ops;
 mod plugins;
 mod plugins_auth;
 mod plugins_body;

@@ -35,6 +35,7 @@ fn facts() -> Facts<'static> {
         path: "/products/42/reviews",
         query: Some("page=2&sort=newest"),
         proto: "HTTP/1.1",
+        request_line: Some(b"GET /products/42/reviews?page=2&sort=newest HTTP/1.1"),
         scheme: "https",
         remote: Some(SocketAddr::from(([203, 0, 113, 195], 51234))),
         status: 200,

@@ -5,7 +5,7 @@ pub(crate) const KNOWN_TOKENS: &str = "{host} {method} {path} {query} {uri} {pro
 {remote} {client_ip} {referer} {user_agent} {when} {when_utc_iso} {when_unix} {status} {size} \
 {size_human} {payload_size} {payload_size_human} {latency} {latency_human} {request_id} \
 {location} {upstream_addr} {upstream_status} {upstream_connect_time} {upstream_response_time} \
-{connection_reused}";
+{connection_reused} {remote_addr} {remote_user} {time_local} {request} {body_bytes_sent}";
 
 /// A template that could not be parsed.
 ///
@@ -17,7 +17,8 @@ pub enum Error {
     /// `{name}` where `name` is not a known token.
     #[error(
         "unknown access-log token `{{{token}}}` at column {column}; known tokens are {known}, \
-         plus {{>Request-Header}}, {{<Response-Header}}, {{~cookie_name}} and {{$ENV_VAR}}; \
+         plus {{http_NAME}}, {{>Request-Header}}, {{<Response-Header}}, {{~cookie_name}} and \
+         {{$ENV_VAR}}; \
          write `{{{{` or `}}}}` for a literal brace",
         known = KNOWN_TOKENS
     )]

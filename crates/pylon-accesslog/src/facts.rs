@@ -39,6 +39,9 @@ pub struct Facts<'a> {
     pub query: Option<&'a str>,
     /// Protocol, e.g. `HTTP/1.1`.
     pub proto: &'a str,
+    /// The request line as received (HTTP/1, without CRLF), for `{request}`; `None` (HTTP/2)
+    /// = rebuilt from method, path, query and protocol.
+    pub request_line: Option<&'a [u8]>,
     /// `http` or `https`.
     pub scheme: &'a str,
     /// Client address of the downstream connection.
@@ -80,6 +83,7 @@ impl<'a> Facts<'a> {
             path: "",
             query: None,
             proto: "",
+            request_line: None,
             scheme: "",
             remote: None,
             status: 0,
@@ -107,6 +111,7 @@ impl fmt::Debug for Facts<'_> {
             .field("path", &self.path)
             .field("query", &self.query)
             .field("proto", &self.proto)
+            .field("request_line", &self.request_line.map(String::from_utf8_lossy))
             .field("scheme", &self.scheme)
             .field("remote", &self.remote)
             .field("status", &self.status)

@@ -30,9 +30,10 @@
 //! token and its (1-based, character) column. `Display` prints a template back in this form.
 //!
 //! Presets: `tiny` = `{method} {uri} {status} {size_human} - {latency}ms`, `short` =
-//! `{remote} {method} {uri} {proto} {status} {size_human} - {latency}ms`, `common` =
-//! `{remote} "{method} {uri} {proto}" {status} {size_human}`, `combined` = common +
-//! ` "{referer}" "{user_agent}"`.
+//! `{remote} {method} {uri} {proto} {status} {size_human} - {latency}ms`, `common` (the
+//! Common Log Format) = `{remote_addr} - {remote_user} [{time_local}] "{request}" {status}
+//! {body_bytes_sent}`, `combined` = common + ` "{http_referer}" "{http_user_agent}"`: byte for
+//! byte nginx's `log_format combined` (with the time in UTC, as nginx prints it with `TZ=UTC`).
 //!
 //! | token | prints |
 //! |---|---|
@@ -51,6 +52,10 @@
 //! | `{request_id}` `{location}` `{upstream_addr}` `{upstream_status}` | as given |
 //! | `{upstream_connect_time}` `{upstream_response_time}` | nginx-style seconds, 3 decimals: `0.012` |
 //! | `{connection_reused}` | `true` / `false` |
+//! | `{remote_addr}` `{time_local}` `{body_bytes_sent}` | nginx's names for `{remote}`, `{when}`, `{size}` |
+//! | `{remote_user}` | the user name of `Authorization: Basic …`, as nginx's `$remote_user` |
+//! | `{request}` | the request line as received (HTTP/2: rebuilt as `METHOD /path?query HTTP/2.0`) |
+//! | `{http_NAME}` | request header NAME (`_` for `-`), as nginx's `$http_NAME`: sent empty prints empty |
 //! | `{>Name}` `{<Name}` | request / response header (first value) |
 //! | `{~name}` | cookie from the `Cookie` request header (case-sensitive name) |
 //! | `{$NAME}` | environment variable, read once at parse time |
@@ -62,8 +67,10 @@
 //! Every value taken from the request or response (headers, path, host, …) is escaped so a
 //! client cannot forge lines or break quoted fields: control bytes (0x00–0x1F, 0x7F), `"` and
 //! `\` are written as `\xHH` (upper-case hex), as nginx does. Other bytes, UTF-8 included, are
-//! copied unchanged. Literal template text and `{$NAME}` values are the operator's and are
-//! copied as written (`{$NAME}` values are escaped too, once, at parse time).
+//! copied unchanged, except in the nginx-named tokens (`{request}`, `{remote_user}`,
+//! `{http_NAME}`), which escape every byte outside ASCII too, as nginx does. Literal template
+//! text and `{$NAME}` values are the operator's and are copied as written (`{$NAME}` values
+//! are escaped too, once, at parse time).
 //!
 //! # Writing
 //!

@@ -43,6 +43,10 @@ fn render_token(token: &Token, f: &Facts<'_>, out: &mut Vec<u8>) {
             put_opt(out, f.headers.request_header("Cookie").and_then(|c| find_cookie(c, name)))
         }
         Token::Env { value, .. } => out.extend_from_slice(value),
+        Token::HttpHeader { header, .. } => match f.headers.request_header(header) {
+            Some(value) => escape_nginx_into(out, value),
+            None => out.extend_from_slice(MISSING),
+        },
     }
 }
 
@@ -61,7 +65,7 @@ fn render_named(named: Named, f: &Facts<'_>, out: &mut Vec<u8>) {
         }
         Named::Proto => put_escaped(out, f.proto.as_bytes()),
         Named::Scheme => put_escaped(out, f.scheme.as_bytes()),
-        Named::Remote => match f.remote {
+        Named::Remote | Named::RemoteAddr => match f.remote {
             Some(addr) => put_ip(out, addr.ip()),
             None => out.extend_from_slice(MISSING),
         },
@@ -75,14 +79,14 @@ fn render_named(named: Named, f: &Facts<'_>, out: &mut Vec<u8>) {
         }
         Named::Referer => put_opt(out, f.headers.request_header("Referer")),
         Named::UserAgent => put_opt(out, f.headers.request_header("User-Agent")),
-        Named::When => put_when(out, f.when, TimeForm::Local),
+        Named::When | Named::TimeLocal => put_when(out, f.when, TimeForm::Local),
         Named::WhenUtcIso => put_when(out, f.when, TimeForm::Iso),
         Named::WhenUnix => match f.when.duration_since(SystemTime::UNIX_EPOCH) {
             Ok(since) => put_secs_millis(out, since),
             Err(_) => out.extend_from_slice(MISSING),
         },
         Named::Status => put_u64(out, u64::from(f.status)),
-        Named::Size => put_u64(out, f.size),
+        Named::Size | Named::BodyBytesSent => put_u64(out, f.size),
         Named::SizeHuman => put_size_human(out, f.size),
         Named::PayloadSize => put_u64(out, f.payload_size),
         Named::PayloadSizeHuman => put_size_human(out, f.payload_size),
@@ -102,6 +106,95 @@ fn render_named(named: Named, f: &Facts<'_>, out: &mut Vec<u8>) {
             Some(false) => out.extend_from_slice(b"false"),
             None => out.extend_from_slice(MISSING),
         },
+        Named::RemoteUser => put_remote_user(out, f.headers.request_header("Authorization")),
+        Named::Request => match f.request_line {
+            Some(line) if !line.is_empty() => escape_nginx_into(out, line),
+            _ => {
+                escape_nginx_into(out, f.method.as_bytes());
+                out.push(b' ');
+                escape_nginx_into(out, f.path.as_bytes());
+                if let Some(query) = f.query {
+                    out.push(b'?');
+                    escape_nginx_into(out, query.as_bytes());
+                }
+                out.push(b' ');
+                escape_nginx_into(out, f.proto.as_bytes());
+            }
+        },
+    }
+}
+
+/// nginx's `$remote_user`: the user name of `Authorization: Basic BASE64(user:password)`
+/// (scheme case-insensitive, spaces before the credentials skipped, base64 up to the first
+/// `=`); `-` when the header is missing, not Basic, not base64, or has no `:` or an empty
+/// user. Escaped as nginx escapes. Decodes straight into `out`, allocating nothing.
+fn put_remote_user(out: &mut Vec<u8>, header: Option<&[u8]>) {
+    let start = out.len();
+    if header.and_then(|h| decode_basic_user(h, out)).is_none() {
+        out.truncate(start);
+        out.extend_from_slice(MISSING);
+    }
+}
+
+fn decode_basic_user(header: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    const SCHEME: &[u8] = b"basic ";
+    if header.len() < SCHEME.len() || !header[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
+        return None;
+    }
+    let rest = &header[SCHEME.len()..];
+    let rest = &rest[rest.iter().take_while(|b| **b == b' ').count()..];
+    let encoded = &rest[..rest.iter().position(|b| *b == b'=').unwrap_or(rest.len())];
+    fn sextet(b: u8) -> Option<u32> {
+        match b {
+            b'A'..=b'Z' => Some(u32::from(b - b'A')),
+            b'a'..=b'z' => Some(u32::from(b - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(b - b'0') + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    }
+    if encoded.is_empty() || encoded.len() % 4 == 1 || !encoded.iter().all(|b| sextet(*b).is_some())
+    {
+        return None;
+    }
+    let mut user_len = 0usize;
+    for group in encoded.chunks(4) {
+        let mut bits = 0u32;
+        for (i, b) in group.iter().enumerate() {
+            bits |= sextet(*b)? << (18 - 6 * i);
+        }
+        let bytes = bits.to_be_bytes();
+        for &byte in &bytes[1..group.len()] {
+            if byte == b':' {
+                return (user_len > 0).then_some(());
+            }
+            escape_nginx_into(out, &[byte]);
+            user_len += 1;
+        }
+    }
+    None
+}
+
+/// Append `bytes` as nginx writes a variable into an access log: control bytes, `"`, `\`,
+/// DEL and every byte outside ASCII as `\xHH`.
+fn escape_nginx_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.is_ascii() && is_clean(bytes) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in bytes {
+        if needs_escape(b) || !b.is_ascii() {
+            out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
+        } else {
+            out.push(b);
+        }
     }
 }
 
@@ -366,6 +459,7 @@ mod tests {
             ("Cookie", b"theme=dark; session=abc123;  empty=; spaced = v "),
             ("X-Evil", b"a\"b\\c\nd\x7f\x01 \xc3\xa9"),
             ("X-Empty", b""),
+            ("Authorization", b"Basic dXNlcjpwYXNz"),
         ],
         response: &[("Content-Type", b"application/json"), ("X-Cache", b"HIT")],
     };
@@ -385,6 +479,7 @@ mod tests {
             path: "/api/users",
             query: Some("page=2&sort=name"),
             proto: "HTTP/1.1",
+            request_line: None,
             scheme: "https",
             remote: Some(SocketAddr::from(([192, 0, 2, 10], 54321))),
             status: 200,
@@ -603,15 +698,76 @@ mod tests {
         preset_common,
         "common",
         base(),
-        r#"192.0.2.10 "GET /api/users?page=2&sort=name HTTP/1.1" 200 1.5KB"#
+        r#"192.0.2.10 - user [26/Nov/2026:09:50:41 +0000] "GET /api/users?page=2&sort=name HTTP/1.1" 200 1536"#
     );
     renders!(
         preset_combined,
         "combined",
         base(),
-        r#"192.0.2.10 "GET /api/users?page=2&sort=name HTTP/1.1" 200 1.5KB "https://example.com/start" "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0""#
+        r#"192.0.2.10 - user [26/Nov/2026:09:50:41 +0000] "GET /api/users?page=2&sort=name HTTP/1.1" 200 1536 "https://example.com/start" "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0""#
     );
-    renders!(preset_combined_empty, "combined", empty(), r#"- "- - -" 0 0B "-" "-""#);
+    renders!(
+        preset_combined_empty,
+        "combined",
+        empty(),
+        r#"- - - [01/Jan/1970:00:00:00 +0000] "  " 0 0 "-" "-""#
+    );
+
+    // The nginx-named tokens behave as nginx's variables of the same name.
+    renders!(remote_addr, "{remote_addr}", base(), "192.0.2.10");
+    renders!(time_local, "{time_local}", base(), "26/Nov/2026:09:50:41 +0000");
+    renders!(body_bytes_sent, "{body_bytes_sent}", base(), "1536");
+    renders!(request_rebuilt, "{request}", base(), "GET /api/users?page=2&sort=name HTTP/1.1");
+    renders!(
+        request_as_received,
+        "{request}",
+        Facts { request_line: Some(b"GET /a%20b?\xff HTTP/1.0"), ..base() },
+        "GET /a%20b?\\xFF HTTP/1.0"
+    );
+    renders!(
+        http_header,
+        "{http_user_agent}",
+        base(),
+        "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"
+    );
+    renders!(http_header_missing, "{http_x_nope}", base(), "-");
+    renders!(http_header_empty_prints_empty, "[{http_x_empty}]", base(), "[]");
+    renders!(
+        http_header_escapes_non_ascii,
+        "{http_x_evil}",
+        base(),
+        "a\\x22b\\x5Cc\\x0Ad\\x7F\\x01 \\xC3\\xA9"
+    );
+    renders!(remote_user, "{remote_user}", base(), "user");
+    renders!(remote_user_missing, "{remote_user}", empty(), "-");
+
+    /// `remote_user!(name, Authorization value, rendered)`.
+    macro_rules! remote_user {
+        ($name:ident, $auth:expr, $want:expr) => {
+            #[test]
+            fn $name() {
+                let headers = Headers { request: &[("Authorization", $auth)], response: &[] };
+                let facts = Facts { headers: &headers, ..empty() };
+                let mut out = Vec::new();
+                Template::parse("{remote_user}").expect("valid").render(&facts, &mut out);
+                assert_eq!(String::from_utf8_lossy(&out), $want);
+            }
+        };
+    }
+
+    remote_user!(user_basic, b"Basic dXNlcjpwYXNz", "user");
+    remote_user!(user_scheme_any_case, b"bAsIc dXNlcjpwYXNz", "user");
+    remote_user!(user_extra_spaces, b"Basic   dXNlcjpwYXNz", "user");
+    remote_user!(user_ignores_after_padding, b"Basic dXNlcjpwYXNz=", "user");
+    remote_user!(user_partial_group, b"Basic dTpw", "u");
+    remote_user!(user_no_colon, b"Basic bm9jb2xvbg==", "-");
+    remote_user!(user_empty_name, b"Basic OnB3", "-");
+    remote_user!(user_not_basic, b"Bearer abc", "-");
+    remote_user!(user_bad_base64, b"Basic dXNl*jpw", "-");
+    remote_user!(user_bad_length, b"Basic dXNlc", "-");
+    remote_user!(user_nothing_after_scheme, b"Basic ", "-");
+    remote_user!(user_escaped, b"Basic dXNlciI6cA==", "user\\x22");
+    remote_user!(user_non_ascii_escaped, b"Basic w6k6cA==", "\\xC3\\xA9");
 
     #[test]
     fn clean_check_agrees_with_the_byte_rule() {

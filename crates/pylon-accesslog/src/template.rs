@@ -13,14 +13,18 @@ use nom::{IResult, Parser};
 use crate::Error;
 use crate::render::put_escaped;
 
-/// The built-in templates of SPEC §6, by name.
+/// The built-in templates, by name. `common` is the Common Log Format and `combined`
+/// nginx's `log_format combined`, token for token (`{time_local}` in UTC).
 const PRESETS: &[(&str, &str)] = &[
     ("tiny", "{method} {uri} {status} {size_human} - {latency}ms"),
     ("short", "{remote} {method} {uri} {proto} {status} {size_human} - {latency}ms"),
-    ("common", r#"{remote} "{method} {uri} {proto}" {status} {size_human}"#),
+    (
+        "common",
+        r#"{remote_addr} - {remote_user} [{time_local}] "{request}" {status} {body_bytes_sent}"#,
+    ),
     (
         "combined",
-        r#"{remote} "{method} {uri} {proto}" {status} {size_human} "{referer}" "{user_agent}""#,
+        r#"{remote_addr} - {remote_user} [{time_local}] "{request}" {status} {body_bytes_sent} "{http_referer}" "{http_user_agent}""#,
     ),
 ];
 
@@ -55,11 +59,16 @@ pub(crate) enum Named {
     UpstreamConnectTime,
     UpstreamResponseTime,
     ConnectionReused,
+    RemoteAddr,
+    RemoteUser,
+    TimeLocal,
+    Request,
+    BodyBytesSent,
 }
 
 impl Named {
     /// Every named token with its spelling. Keep in step with [`crate::error::KNOWN_TOKENS`].
-    pub(crate) const ALL: [(&'static str, Named); 28] = [
+    pub(crate) const ALL: [(&'static str, Named); 33] = [
         ("host", Named::Host),
         ("method", Named::Method),
         ("path", Named::Path),
@@ -88,6 +97,11 @@ impl Named {
         ("upstream_connect_time", Named::UpstreamConnectTime),
         ("upstream_response_time", Named::UpstreamResponseTime),
         ("connection_reused", Named::ConnectionReused),
+        ("remote_addr", Named::RemoteAddr),
+        ("remote_user", Named::RemoteUser),
+        ("time_local", Named::TimeLocal),
+        ("request", Named::Request),
+        ("body_bytes_sent", Named::BodyBytesSent),
     ];
 
     fn from_name(name: &str) -> Option<Named> {
@@ -113,6 +127,12 @@ pub(crate) enum Token {
     Env {
         name: Box<str>,
         value: Box<[u8]>,
+    },
+    /// `{http_NAME}`: a request header the nginx way (`_` in `written` is `-` in `header`;
+    /// a header sent empty prints empty, a missing one `-`; bytes outside ASCII escaped).
+    HttpHeader {
+        written: Box<str>,
+        header: Box<str>,
     },
 }
 
@@ -200,7 +220,15 @@ fn compile_token(raw: &str, column: usize) -> Result<Token, Error> {
     }
     match Named::from_name(raw) {
         Some(named) => Ok(Token::Named(named)),
-        None => Err(Error::UnknownToken { token: raw.to_owned(), column }),
+        None => match raw.strip_prefix("http_") {
+            Some(name) if !name.is_empty() && name.chars().all(is_env_char) => {
+                Ok(Token::HttpHeader {
+                    written: name.into(),
+                    header: name.replace('_', "-").into(),
+                })
+            }
+            _ => Err(Error::UnknownToken { token: raw.to_owned(), column }),
+        },
     }
 }
 
@@ -244,6 +272,19 @@ impl Template {
         Ok(Template { segments: segments.into() })
     }
 
+    /// Every built-in template as (name, template text): `tiny`, `short`, `common` (the
+    /// Common Log Format) and `combined` (nginx's `combined`).
+    pub fn presets() -> &'static [(&'static str, &'static str)] {
+        PRESETS
+    }
+
+    /// The name of every named token, without braces (`status`, `remote_addr`, …); the
+    /// forms with a name (`{http_NAME}`, `{>Name}`, `{<Name}`, `{~name}`, `{$NAME}`) are
+    /// not listed.
+    pub fn token_names() -> impl Iterator<Item = &'static str> {
+        Named::ALL.iter().map(|(name, _)| *name)
+    }
+
     /// A built-in template by name: `tiny`, `short`, `common` or `combined` (SPEC §6).
     pub fn preset(name: &str) -> Option<Template> {
         let (_, text) = PRESETS.iter().find(|(n, _)| *n == name)?;
@@ -284,6 +325,9 @@ impl fmt::Display for Template {
                 Segment::Token(Token::ResponseHeader(name)) => write!(f, "{{<{name}}}")?,
                 Segment::Token(Token::Cookie(name)) => write!(f, "{{~{name}}}")?,
                 Segment::Token(Token::Env { name, .. }) => write!(f, "{{${name}}}")?,
+                Segment::Token(Token::HttpHeader { written, .. }) => {
+                    write!(f, "{{http_{written}}}")?
+                }
             }
         }
         Ok(())
@@ -355,6 +399,9 @@ mod tests {
     fails!(empty_cookie, "{~}", invalid("~", 1, COOKIE_REASON));
     fails!(bad_cookie, "{~a;b}", invalid("~a;b", 1, COOKIE_REASON));
     fails!(empty_env, "{$}", invalid("$", 1, ENV_REASON));
+    fails!(empty_http_header, "{http_}", unknown("http_", 1));
+    fails!(bad_http_header, "{http_a-b}", unknown("http_a-b", 1));
+    parses!(http_header, "{http_x_forwarded_for}", "{http_x_forwarded_for}");
     fails!(bad_env, "{$A-B}", invalid("$A-B", 1, ENV_REASON));
 
     #[test]
@@ -378,10 +425,13 @@ mod tests {
         let expect = [
             ("tiny", "{method} {uri} {status} {size_human} - {latency}ms"),
             ("short", "{remote} {method} {uri} {proto} {status} {size_human} - {latency}ms"),
-            ("common", r#"{remote} "{method} {uri} {proto}" {status} {size_human}"#),
+            (
+                "common",
+                r#"{remote_addr} - {remote_user} [{time_local}] "{request}" {status} {body_bytes_sent}"#,
+            ),
             (
                 "combined",
-                r#"{remote} "{method} {uri} {proto}" {status} {size_human} "{referer}" "{user_agent}""#,
+                r#"{remote_addr} - {remote_user} [{time_local}] "{request}" {status} {body_bytes_sent} "{http_referer}" "{http_user_agent}""#,
             ),
         ];
         for (name, text) in expect {

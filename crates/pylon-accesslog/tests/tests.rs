@@ -2,5 +2,6 @@
 
 mod util;
 
+mod docs;
 mod props;
 mod writer;

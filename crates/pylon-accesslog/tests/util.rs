@@ -32,6 +32,7 @@ pub(crate) fn facts(headers: &Headers) -> Facts<'_> {
         path: "/upload",
         query: Some("a=1"),
         proto: "HTTP/2",
+        request_line: None,
         scheme: "https",
         remote: Some(SocketAddr::from(([198, 51, 100, 4], 40000))),
         status: 502,

@@ -67,6 +67,7 @@ mod value;
 
 pub use diag::{ConfigErrors, Diagnostic};
 pub use load::{
-    Checks, PluginCheck, PluginProblem, ValueCheck, load, load_with, parse, parse_with,
+    Checks, PluginCheck, PluginProblem, ValueCheck, known_keys, load, load_with, parse, parse_with,
 };
 pub use model::*;
+pub use value::header_variables;

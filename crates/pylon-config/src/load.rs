@@ -493,6 +493,27 @@ fn suggest<'k>(name: &str, allowed: &[&'k str]) -> Option<&'k str> {
         .map(|(_, a)| a)
 }
 
+/// Every table the loader reads, with the keys it accepts there: the lists behind the
+/// "unknown key" errors and their did-you-mean hints. `""` is the file's top level; `NAME`
+/// stands for any table name (`upstreams.NAME` = every `[upstreams.X]`).
+///
+/// A key added to one of these lists must also be documented in `docs/configuration.md`
+/// (a test compares the two).
+pub fn known_keys() -> &'static [(&'static str, &'static [&'static str])] {
+    &[
+        ("", ROOT_KEYS),
+        ("basic", BASIC_KEYS),
+        ("upstreams.NAME", UPSTREAM_KEYS),
+        ("locations.NAME", LOCATION_KEYS),
+        ("servers.NAME", SERVER_KEYS),
+        ("certificates.NAME", CERTIFICATE_KEYS),
+        ("admin", ADMIN_KEYS),
+        // The options of a plugin belong to its kind (pylon-plugin checks them); the loader
+        // itself reads only `kind`.
+        ("plugins.NAME", &["kind"]),
+    ]
+}
+
 const ROOT_KEYS: &[&str] =
     &["basic", "upstreams", "locations", "servers", "certificates", "admin", "plugins"];
 const BASIC_KEYS: &[&str] = &[
@@ -505,6 +526,10 @@ const BASIC_KEYS: &[&str] = &[
     "upgrade_sock",
     "error_template",
     "log_level",
+    "log_format",
+    "log_file",
+    "server_tokens",
+    "error_details",
 ];
 const UPSTREAM_KEYS: &[&str] = &[
     "addrs",
@@ -663,6 +688,24 @@ fn basic(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Basic {
         upgrade_sock: t.path(cx, "upgrade_sock", DEFAULT_UPGRADE_SOCK),
         error_template: t.file(cx, "error_template", FileKind::Template),
         log_level,
+        log_format: match t.string(cx, "log_format") {
+            None => DEFAULT_LOG_FORMAT,
+            Some(s) => match s.text {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    cx.error(
+                        s.span.start,
+                        &s.key,
+                        format!("unknown log_format \"{other}\"; expected \"text\" or \"json\""),
+                    );
+                    DEFAULT_LOG_FORMAT
+                }
+            },
+        },
+        log_file: t.opt_string(cx, "log_file").map(|s| cx.resolve(s.text)),
+        server_tokens: t.bool(cx, "server_tokens", DEFAULT_SERVER_TOKENS),
+        error_details: t.bool(cx, "error_details", DEFAULT_ERROR_DETAILS),
     }
 }
 

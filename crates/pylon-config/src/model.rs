@@ -25,6 +25,12 @@ pub const DEFAULT_PID_FILE: &str = "/tmp/pylon.pid";
 pub const DEFAULT_UPGRADE_SOCK: &str = "/tmp/pylon_upgrade.sock";
 /// Default `basic.log_level`.
 pub const DEFAULT_LOG_LEVEL: &str = "info";
+/// Default `basic.log_format`.
+pub const DEFAULT_LOG_FORMAT: LogFormat = LogFormat::Text;
+/// Default `basic.server_tokens` (nginx's `server_tokens on`: the version is shown).
+pub const DEFAULT_SERVER_TOKENS: bool = true;
+/// Default `basic.error_details` (error pages do not describe the routing).
+pub const DEFAULT_ERROR_DETAILS: bool = false;
 
 /// Default `upstreams.*.connection_timeout`.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -214,6 +220,26 @@ pub struct Basic {
     pub error_template: Option<PathBuf>,
     /// Log level or tracing filter, e.g. `"info"` or `"info,pylon_proxy=debug"`.
     pub log_level: String,
+    /// How error-log lines are written.
+    pub log_format: LogFormat,
+    /// Error-log file (appended to, reopened on reload); `None` = stderr.
+    pub log_file: Option<PathBuf>,
+    /// Whether error pages and the `Server` header carry Pylon's version.
+    pub server_tokens: bool,
+    /// Whether error pages name the host, path and upstream involved (a debugging aid);
+    /// otherwise they give the status and a generic sentence.
+    pub error_details: bool,
+}
+
+/// `basic.log_format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// `"text"`: one human-readable line per event.
+    Text,
+    /// `"json"`: one JSON object per line (tracing-subscriber's JSON formatter).
+    Json,
 }
 
 impl Default for Basic {
@@ -228,6 +254,10 @@ impl Default for Basic {
             upgrade_sock: PathBuf::from(DEFAULT_UPGRADE_SOCK),
             error_template: None,
             log_level: DEFAULT_LOG_LEVEL.to_owned(),
+            log_format: DEFAULT_LOG_FORMAT,
+            log_file: None,
+            server_tokens: DEFAULT_SERVER_TOKENS,
+            error_details: DEFAULT_ERROR_DETAILS,
         }
     }
 }

@@ -218,6 +218,12 @@ pub(crate) fn header_name(s: &str) -> VResult<()> {
     }
 }
 
+/// The variables a header value may use, without the `$` (besides `$http_NAME`, any request
+/// header). Each must be documented in `docs/configuration.md` (a test checks it).
+pub fn header_variables() -> &'static [&'static str] {
+    VARIABLES
+}
+
 /// The variables a header value may use (besides `$http_NAME`).
 pub(crate) const VARIABLES: &[&str] = &[
     "host",

@@ -46,6 +46,10 @@ pub struct RunOptions {
     pub daemon: bool,
     /// Reload when the config file changes.
     pub watch: bool,
+    /// Called after every reload attempt (SIGHUP, `--watch`) with the configuration then in
+    /// effect (the previous one when the new file was refused): the binary reopens its
+    /// error-log file there, for logrotate.
+    pub on_reload: Option<fn(&Config)>,
 }
 
 /// State shared by every proxy service and the supervisor.
@@ -130,57 +134,34 @@ impl Shared {
         };
         let current = self.runtime.load_full();
         let listeners_changed = listener_summary(&current.config) != listener_summary(&config);
-        let threads_changed = current.config.basic.threads != config.basic.threads;
+        let (old, new) = (&current.config.basic, &config.basic);
+        // What only a new process can change: its runtimes and its log subscriber.
+        let process_changed = old.threads != new.threads
+            || old.log_format != new.log_format
+            || old.log_file.is_some() != new.log_file.is_some();
         let rt = Runtime::build(config, Some(&current), &self.stats, None).await?;
         self.runtime.store(Arc::new(rt));
         if let Some(text) = text {
             let version = crate::config_version(&text);
             *self.source.lock().unwrap_or_else(|e| e.into_inner()) = (Arc::from(text), version);
         }
-        let upgrade = listeners_changed || threads_changed;
+        let upgrade = listeners_changed || process_changed;
         if upgrade {
             tracing::info!(
-                "reloaded routes, upstreams, headers and logs; listeners or threads changed: \
-                 starting a successor with --upgrade to take over the sockets"
+                "reloaded routes, upstreams, headers and logs; listeners, threads or the log \
+                 output changed: starting a successor with --upgrade to take over the sockets"
             );
-            if let Err(e) = self.spawn_successor() {
-                tracing::error!(
+            match crate::successor::spawn(&self.options) {
+                Ok(()) => tracing::info!("successor started"),
+                Err(e) => tracing::error!(
                     "cannot start the successor ({e}); the listener change waits for \
                      `pylon run --upgrade`"
-                );
+                ),
             }
         } else {
             tracing::info!("configuration reloaded");
         }
         Ok(Reloaded { upgrade })
-    }
-
-    /// Start `pylon run --upgrade` with this process's config and flags: it takes the
-    /// listening sockets over and tells this process to drain (SPEC §9: listener changes
-    /// trigger a graceful upgrade, no restart by hand).
-    fn spawn_successor(&self) -> std::io::Result<()> {
-        // After a binary upgrade on disk /proc/self/exe reads "… (deleted)": fall back to
-        // the path this process was started as, which is where the new binary now is.
-        let exe = std::env::current_exe()
-            .ok()
-            .filter(|p| p.exists())
-            .or_else(|| std::env::args_os().next().map(PathBuf::from).filter(|p| p.exists()))
-            .ok_or_else(|| std::io::Error::other("cannot find the pylon executable"))?;
-        let mut cmd = std::process::Command::new(exe);
-        cmd.arg("run").arg("--upgrade");
-        if let Some(path) = &self.options.config_path {
-            cmd.arg("-c").arg(path);
-        }
-        if self.options.daemon {
-            cmd.arg("--daemon");
-        }
-        if self.options.watch {
-            cmd.arg("--watch");
-        }
-        cmd.stdin(std::process::Stdio::null());
-        let child = cmd.spawn()?;
-        tracing::info!(pid = child.id(), "successor started");
-        Ok(())
     }
 }
 
@@ -247,16 +228,26 @@ impl ShutdownSignalWatch for Signals {
             // unlinks it once a transfer is over). Without one, hand-over would only retry
             // for 5 s and keep accepting 5 s more: drain straight away instead.
             _ = quit.recv() => if self.upgrade_sock.exists() {
+                tracing::info!("SIGQUIT: handing the listening sockets to the successor");
                 ShutdownSignal::GracefulUpgrade
             } else {
-                tracing::info!("SIGQUIT with no successor waiting: draining");
+                // Nobody to hand over to: this is a stop. Exit as soon as nothing is in
+                // flight, like SIGTERM, instead of sitting out the grace period.
+                tracing::info!("SIGQUIT with no successor waiting: draining, then exiting");
+                crate::successor::notify("STOPPING=1");
+                EXIT_WHEN_IDLE.store(true, Ordering::Release);
                 ShutdownSignal::GracefulTerminate
             },
             _ = term.recv() => {
+                tracing::info!("SIGTERM: finishing the requests in flight, then exiting");
+                crate::successor::notify("STOPPING=1");
                 EXIT_WHEN_IDLE.store(true, Ordering::Release);
                 ShutdownSignal::GracefulTerminate
             }
-            _ = int.recv() => ShutdownSignal::FastShutdown,
+            _ = int.recv() => {
+                crate::successor::notify("STOPPING=1");
+                ShutdownSignal::FastShutdown
+            }
         }
     }
 }
@@ -472,8 +463,15 @@ fn server_conf(config: &Config, options: &RunOptions) -> ServerConf {
     } else {
         b.threads
     };
+    // A daemon leaves the terminal it was started from: pingora then points its stdout at
+    // /dev/null and its stderr at `error_log` (the error-log file, else /dev/null), so a
+    // shell or script waiting on `pylon run -d`'s output sees it end.
+    let error_log = options.daemon.then(|| {
+        b.log_file.as_ref().map_or_else(|| "/dev/null".to_owned(), |p| p.display().to_string())
+    });
     ServerConf {
         daemon: options.daemon,
+        error_log,
         pid_file: b.pid_file.display().to_string(),
         upgrade_sock: b.upgrade_sock.display().to_string(),
         threads,
@@ -509,6 +507,7 @@ impl BackgroundService for Supervisor {
     ) {
         let initial = self.shared.initial.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(config) = initial {
+            log_listeners(&config);
             match Runtime::build(config, None, &self.shared.stats, None).await {
                 Ok(rt) => self.shared.runtime.store(Arc::new(rt)),
                 Err(errors) => {
@@ -519,6 +518,7 @@ impl BackgroundService for Supervisor {
             }
         }
         ready.notify_ready();
+        crate::successor::notify_ready();
 
         let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         {
@@ -528,6 +528,12 @@ impl BackgroundService for Supervisor {
                 None
             }
         };
+        let mut usr2 =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2())
+                .map_err(|e| {
+                    tracing::error!("cannot listen for SIGUSR2, `pylon upgrade` is off: {e}")
+                })
+                .ok();
         let mut tick = tokio::time::interval(TICK);
         let mut watched =
             WatchedFile::new(self.shared.config_path.as_deref().filter(|_| self.watch));
@@ -553,6 +559,13 @@ impl BackgroundService for Supervisor {
                 Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => None } } => {
                     tracing::info!("SIGHUP: reloading");
                     self.reload().await;
+                }
+                Some(()) = async { match usr2.as_mut() { Some(s) => s.recv().await, None => None } } => {
+                    tracing::info!("SIGUSR2: starting a successor from the executable on disk (upgrade)");
+                    match crate::successor::spawn(&self.shared.options) {
+                        Ok(()) => tracing::info!("successor started"),
+                        Err(e) => tracing::error!("cannot start the successor: {e}"),
+                    }
                 }
             }
         }
@@ -585,7 +598,7 @@ impl Supervisor {
         {
             let _ = std::fs::remove_file(pid_file);
         }
-        tracing::info!("SIGTERM: no request in flight, exiting");
+        tracing::info!("no request in flight, exiting");
         std::process::exit(0);
     }
 
@@ -599,6 +612,24 @@ impl Supervisor {
                 tracing::error!("  {e}");
             }
         }
+        if let Some(hook) = self.shared.options.on_reload {
+            hook(&self.shared.runtime.load().config);
+        }
+    }
+}
+
+/// The startup report: this process's pid and every address it listens on (after pingora
+/// forked, when daemonising, so the pid is the serving one).
+fn log_listeners(config: &Config) {
+    tracing::info!("pylon {} serving as pid {}", crate::VERSION, std::process::id());
+    for s in &config.servers {
+        let scheme = if s.tls { "https" } else { "http" };
+        for addr in &s.addrs {
+            tracing::info!("listening on {scheme}://{addr} (server {})", s.name);
+        }
+    }
+    if let Some(admin) = &config.admin {
+        tracing::info!("listening on http://{} (admin)", admin.addr);
     }
 }
 

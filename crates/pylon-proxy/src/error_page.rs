@@ -1,5 +1,15 @@
 //! Error pages (SPEC §7): an HTML template with `{{status}}`, `{{content}}`,
-//! `{{version}}` and `{{name}}`, split once at build time.
+//! `{{version}}` and `{{name}}`, split once at build time; and the `Server` header of
+//! Pylon's own responses.
+//!
+//! What they tell a client is set in `[basic]`, like nginx's `server_tokens`:
+//! - `server_tokens = true` (the default): `{{version}}` is Pylon's version and the
+//!   `Server` header reads `NAME/VERSION`; `false`: `{{version}}` is empty, the built-in
+//!   footer shows the name only and the header reads `NAME`.
+//! - `error_details = false` (the default): a 404 or 503 page says what happened in
+//!   general terms and does not describe the routing (the host and path that matched no
+//!   location, the upstream without a healthy peer); `true` shows those details, for
+//!   debugging.
 
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
@@ -16,19 +26,51 @@ enum Part {
     Name,
 }
 
-/// A compiled error page template.
+/// The generic sentence of a status whose detailed text describes the routing, shown
+/// unless `error_details = true`.
+fn generic(status: u16) -> Option<&'static str> {
+    match status {
+        404 => Some("The requested resource was not found on this server."),
+        503 => Some("No healthy upstream server is available."),
+        _ => None,
+    }
+}
+
+/// A compiled error page template, with what it may tell clients.
 #[derive(Debug, Clone)]
 pub(crate) struct ErrorPage {
     parts: Vec<Part>,
     name: String,
+    /// `{{version}}`: Pylon's version, or empty with `server_tokens = false`.
+    version: &'static str,
+    /// The `Server` header of Pylon's own responses (`None` when `name` is not a valid value).
+    server: Option<http::HeaderValue>,
+    details: bool,
 }
 
 impl ErrorPage {
-    pub(crate) fn builtin(name: &str) -> ErrorPage {
-        ErrorPage::parse(BUILTIN, name)
+    /// The built-in page, for `[basic]`'s name, `server_tokens` and `error_details`.
+    pub(crate) fn builtin(basic: &pylon_config::Basic) -> ErrorPage {
+        if basic.server_tokens {
+            ErrorPage::parse(BUILTIN, basic)
+        } else {
+            ErrorPage::parse(&BUILTIN.replace("{{name}} {{version}}", "{{name}}"), basic)
+        }
     }
 
-    pub(crate) fn parse(template: &str, name: &str) -> ErrorPage {
+    /// The page of the defaults (before any configuration is loaded).
+    pub(crate) fn fallback() -> ErrorPage {
+        ErrorPage::builtin(&pylon_config::Basic::default())
+    }
+
+    pub(crate) fn parse(template: &str, basic: &pylon_config::Basic) -> ErrorPage {
+        let name = basic.name.as_str();
+        let version = if basic.server_tokens { crate::VERSION } else { "" };
+        let server = if basic.server_tokens {
+            http::HeaderValue::try_from(format!("{name}/{version}")).ok()
+        } else {
+            http::HeaderValue::try_from(name).ok()
+        };
         let mut parts = Vec::new();
         let mut rest = template;
         while let Some(start) = rest.find("{{") {
@@ -52,7 +94,14 @@ impl ErrorPage {
         }
         parts.push(Part::Literal(rest.to_owned()));
         parts.retain(|p| !matches!(p, Part::Literal(s) if s.is_empty()));
-        ErrorPage { parts, name: name.to_owned() }
+        ErrorPage { parts, name: name.to_owned(), version, server, details: basic.error_details }
+    }
+
+    /// Set the `Server` header of one of Pylon's own responses (error page, `return`, stats).
+    pub(crate) fn stamp(&self, resp: &mut ResponseHeader) {
+        if let Some(server) = &self.server {
+            let _ = resp.insert_header(http::header::SERVER, server.clone());
+        }
     }
 
     /// The body for `status`, with `content` HTML-escaped (it may quote the client's host/path).
@@ -71,7 +120,7 @@ impl ErrorPage {
                     }
                 }
                 Part::Content => escape_html(content, &mut out),
-                Part::Version => out.push_str(crate::VERSION),
+                Part::Version => out.push_str(self.version),
                 Part::Name => escape_html(&self.name, &mut out),
             }
         }
@@ -79,8 +128,13 @@ impl ErrorPage {
     }
 
     /// Response header + body for an error: `Content-Type: text/html`, an exact
-    /// `Content-Length`, `Cache-Control: no-store`.
+    /// `Content-Length`, `Cache-Control: no-store`, the `Server` header. `content` is the
+    /// detailed sentence; without `error_details` a 404 or 503 gets the generic one.
     pub(crate) fn response(&self, status: u16, content: &str) -> (ResponseHeader, Bytes) {
+        let content = match generic(status) {
+            Some(text) if !self.details => text,
+            _ => content,
+        };
         let body = self.body(status, content);
         let mut resp = match ResponseHeader::build(status, Some(4)) {
             Ok(r) => r,
@@ -93,9 +147,7 @@ impl ErrorPage {
         let _ = resp.insert_header(http::header::CONTENT_TYPE, "text/html; charset=utf-8");
         let _ = resp.insert_header(http::header::CONTENT_LENGTH, body.len());
         let _ = resp.insert_header(http::header::CACHE_CONTROL, "no-store");
-        if !self.name.is_empty() {
-            let _ = resp.insert_header(http::header::SERVER, self.name.as_str());
-        }
+        self.stamp(&mut resp);
         (resp, body)
     }
 }
@@ -117,9 +169,13 @@ fn escape_html(s: &str, out: &mut String) {
 mod tests {
     use super::*;
 
+    fn basic(server_tokens: bool, error_details: bool) -> pylon_config::Basic {
+        pylon_config::Basic { server_tokens, error_details, ..pylon_config::Basic::default() }
+    }
+
     #[test]
     fn builtin_page_names_status_and_escapes_content() {
-        let page = ErrorPage::builtin("pylon");
+        let page = ErrorPage::builtin(&basic(true, true));
         let body = page.body(404, "no location for <host>/x");
         let text = std::str::from_utf8(&body).unwrap();
         assert!(text.contains("<h1>404 Not Found</h1>"), "{text}");
@@ -129,17 +185,50 @@ mod tests {
 
     #[test]
     fn custom_template_keeps_unknown_placeholders() {
-        let page = ErrorPage::parse("[{{status}}|{{other}}|{{ name }}]", "p");
+        let basic = pylon_config::Basic { name: "p".into(), ..pylon_config::Basic::default() };
+        let page = ErrorPage::parse("[{{status}}|{{other}}|{{ name }}]", &basic);
         assert_eq!(&page.body(502, "")[..], b"[502 Bad Gateway|{{other}}|p]");
     }
 
     #[test]
     fn response_has_exact_content_length() {
-        let page = ErrorPage::builtin("pylon");
+        let page = ErrorPage::fallback();
         let (resp, body) = page.response(503, "no healthy peer");
         assert_eq!(resp.status.as_u16(), 503);
         let len: usize =
             resp.headers.get("content-length").unwrap().to_str().unwrap().parse().unwrap();
         assert_eq!(len, body.len());
+    }
+
+    #[test]
+    fn server_tokens_off_hides_the_version_in_page_and_header() {
+        let on = ErrorPage::fallback();
+        let (resp, body) = on.response(502, "x");
+        let version = format!("pylon/{}", crate::VERSION);
+        assert_eq!(resp.headers.get("server").unwrap().to_str().unwrap(), version);
+        assert!(std::str::from_utf8(&body).unwrap().contains(crate::VERSION));
+
+        let off = ErrorPage::builtin(&basic(false, false));
+        let (resp, body) = off.response(502, "x");
+        assert_eq!(resp.headers.get("server").unwrap().to_str().unwrap(), "pylon");
+        let text = std::str::from_utf8(&body).unwrap();
+        assert!(!text.contains(crate::VERSION), "{text}");
+        assert!(text.contains("<p>pylon</p>"), "{text}");
+        let custom = ErrorPage::parse("[{{version}}]", &basic(false, false));
+        assert_eq!(&custom.body(500, "")[..], b"[]");
+    }
+
+    #[test]
+    fn routing_details_only_when_asked() {
+        let detail = "No location matches host \"a\" and path \"/x\".";
+        let (_, body) = ErrorPage::builtin(&basic(true, false)).response(404, detail);
+        let text = std::str::from_utf8(&body).unwrap();
+        assert!(!text.contains("/x"), "{text}");
+        assert!(text.contains("not found on this server"), "{text}");
+        let (_, body) = ErrorPage::builtin(&basic(true, true)).response(404, detail);
+        assert!(std::str::from_utf8(&body).unwrap().contains("&quot;/x&quot;"));
+        // Statuses without routing details keep their sentence either way.
+        let (_, body) = ErrorPage::builtin(&basic(true, false)).response(413, "Too large.");
+        assert!(std::str::from_utf8(&body).unwrap().contains("Too large."));
     }
 }

@@ -24,6 +24,7 @@ mod proxy;
 mod recent;
 mod runtime;
 mod stats;
+mod successor;
 mod target;
 mod tls;
 
@@ -35,6 +36,7 @@ pub use app::{Pylon, RunOptions, run};
 pub use explain::{CheckReport, Explained, check, explain, lints, route_table};
 pub use proxy::Ctx;
 pub use recent::RecentRequest;
+pub use successor::{DETACH_ENV, detach_if_asked};
 
 pub(crate) use app::Shared;
 
@@ -73,6 +75,8 @@ pub enum Signal {
     Quit,
     /// SIGTERM: stop accepting, finish in-flight requests, exit.
     Terminate,
+    /// SIGUSR2: start a successor from the executable on disk (binary upgrade).
+    User2,
 }
 
 /// Send `sig` to process `pid`.
@@ -82,6 +86,7 @@ pub fn signal(pid: i32, sig: Signal) -> std::io::Result<()> {
         Signal::Hangup => S::SIGHUP,
         Signal::Quit => S::SIGQUIT,
         Signal::Terminate => S::SIGTERM,
+        Signal::User2 => S::SIGUSR2,
     };
     kill(nix::unistd::Pid::from_raw(pid), s).map_err(std::io::Error::from)
 }

@@ -198,6 +198,9 @@ impl PylonHttp {
     ) -> Result<()> {
         let status = resp.status.as_u16();
         ctx.own_status = Some(status);
+        if let Some(server) = &ctx.server {
+            server.error_page.stamp(&mut resp);
+        }
         // RFC 9110 §8.6, §15: no body and no Content-Length on 1xx, 204 and 304; a HEAD
         // answer has the GET answer's Content-Length and no body.
         if matches!(status, 100..=199 | 204 | 304) {
@@ -240,7 +243,7 @@ impl PylonHttp {
     ) -> Result<()> {
         let (resp, body) = match &ctx.server {
             Some(s) => s.error_page.response(status, content),
-            None => crate::error_page::ErrorPage::builtin("pylon").response(status, content),
+            None => crate::error_page::ErrorPage::fallback().response(status, content),
         };
         self.respond(session, ctx, resp, body).await
     }
@@ -733,6 +736,12 @@ impl ProxyHttp for PylonHttp {
         let refused = ctx.target_refused.then(|| String::from_utf8_lossy(req.raw_path()));
         // Credentials a plugin read from the query are masked (`key_auth`, `jwt`).
         let query = req.uri.query().map(|q| ctx.plugins.query_for_log(q));
+        // `{request}` is the request line as received, except for a request the front door
+        // refused (logged from what it could read of it) and one whose query holds a masked
+        // credential (rebuilt from the parts, so the credential stays out of the log).
+        let masked = matches!(query, Some(std::borrow::Cow::Owned(_)));
+        let request_line =
+            (ctx.refused.is_none() && !masked).then(|| request_line(session)).flatten();
         let facts = Facts {
             when: ctx.when,
             method: ctx.refused.as_ref().map_or(req.method.as_str(), |r| r.method.as_str()),
@@ -745,6 +754,7 @@ impl ProxyHttp for PylonHttp {
                 .unwrap_or(req.uri.path()),
             query: if ctx.refused.is_some() || refused.is_some() { None } else { query.as_deref() },
             proto: if ctx.refused.is_some() { "-" } else { version_str(req.version) },
+            request_line: request_line.as_deref(),
             scheme: server.scheme,
             remote: client_addr(session),
             status,
@@ -772,6 +782,15 @@ impl ProxyHttp for PylonHttp {
 thread_local! {
     /// The access-log line buffer, reused for every request on this worker thread.
     static LINE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(512));
+}
+
+/// The HTTP/1 request line as the client sent it (without the line end), for `{request}`;
+/// `None` on HTTP/2, where the access log rebuilds it.
+fn request_line(session: &Session) -> Option<Bytes> {
+    let head = session.as_downstream().as_http1()?.get_headers_raw_bytes();
+    let end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
+    let line = head.slice(..end);
+    Some(if line.ends_with(b"\r") { line.slice(..line.len() - 1) } else { line })
 }
 
 fn version_str(v: http::Version) -> &'static str {

@@ -199,16 +199,16 @@ impl Runtime {
 
         let default_page = match &config.basic.error_template {
             Some(path) => match std::fs::read_to_string(path) {
-                Ok(t) => ErrorPage::parse(&t, &config.basic.name),
+                Ok(t) => ErrorPage::parse(&t, &config.basic),
                 Err(e) => {
                     errors.push(config.diagnostic(
                         "basic.error_template",
                         format!("cannot read {}: {e}", path.display()),
                     ));
-                    ErrorPage::builtin(&config.basic.name)
+                    ErrorPage::builtin(&config.basic)
                 }
             },
-            None => ErrorPage::builtin(&config.basic.name),
+            None => ErrorPage::builtin(&config.basic),
         };
 
         let mut servers = HashMap::new();
@@ -541,7 +541,7 @@ fn build_server(
 
     let error_page = match error_template {
         Some(path) => match std::fs::read_to_string(path) {
-            Ok(t) => ErrorPage::parse(&t, &config.basic.name),
+            Ok(t) => ErrorPage::parse(&t, &config.basic),
             Err(e) => {
                 errors.push(config.diagnostic(
                     &key("error_template"),

@@ -31,14 +31,44 @@ impl Reporter {
             return;
         }
         if healthy {
-            tracing::info!(pool = %self.pool, peer = %peer.addr, "upstream peer is healthy again");
+            tracing::info!("upstream {}: peer {} is healthy again", self.pool, peer.addr);
         } else {
             let reason = peer.last_error();
-            tracing::warn!(pool = %self.pool, peer = %peer.addr, %reason, "upstream peer became unhealthy");
+            tracing::warn!("upstream {}: peer {} is unhealthy: {reason}", self.pool, peer.addr);
         }
         if let Some(on_change) = &self.on_change {
             on_change(&self.pool, peer.addr, healthy);
         }
+    }
+}
+
+/// A failed check in a few words for the log: what happened, from the error's type, and
+/// the underlying cause when the type alone does not say it (never pingora's dump of the
+/// peer it tried).
+pub(crate) fn describe(e: &pingora_error::Error) -> String {
+    use pingora_error::ErrorType as T;
+    let what = match e.etype() {
+        T::ConnectRefused => "connection refused",
+        T::ConnectTimedout => "connect timed out",
+        T::ConnectNoRoute => "no route to the peer",
+        T::TLSHandshakeFailure => "TLS handshake failed",
+        T::TLSHandshakeTimedout => "TLS handshake timed out",
+        T::InvalidCert => "invalid certificate",
+        T::ReadTimedout => "no response within the read timeout",
+        T::WriteTimedout => "request not sent within the timeout",
+        T::ConnectionClosed => "connection closed before a response",
+        T::InvalidHTTPHeader => "invalid HTTP response",
+        T::CustomCode(_, code) | T::HTTPStatus(code) => return format!("answered {code}"),
+        _ => "",
+    };
+    let cause = e.root_cause().to_string();
+    let cause = cause.trim();
+    match (what, cause.is_empty()) {
+        ("", true) => e.etype().as_str().to_owned(),
+        ("", false) => format!("{}: {cause}", e.etype().as_str()),
+        (what, _) if matches!(e.etype(), T::ConnectRefused | T::ConnectTimedout) => what.to_owned(),
+        (what, true) => what.to_owned(),
+        (what, false) => format!("{what} ({cause})"),
     }
 }
 
@@ -59,7 +89,7 @@ impl HealthCheck for Check {
         if let (Err(e), Some(peer)) =
             (&result, index(target).and_then(|i| self.reporter.peers.get(i)))
         {
-            peer.set_last_error(e.to_string());
+            peer.set_last_error(describe(e));
         }
         result
     }
@@ -149,4 +179,31 @@ pub(crate) fn build(
         }
     };
     Ok(Check { inner, reporter })
+}
+
+#[cfg(test)]
+mod tests {
+    use pingora_error::{Error, ErrorType};
+
+    use super::describe;
+
+    #[test]
+    fn refused_connect_is_one_short_reason() {
+        let cause = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = Error::because(ErrorType::ConnectRefused, "Fail to connect to addr: x", cause);
+        assert_eq!(describe(&e), "connection refused");
+    }
+
+    #[test]
+    fn bad_status_names_the_status() {
+        let e = Error::explain(ErrorType::CustomCode("bad status", 503), "answered 503");
+        assert_eq!(describe(&e), "answered 503");
+    }
+
+    #[test]
+    fn other_errors_keep_their_root_cause() {
+        let cause = std::io::Error::other("certificate expired");
+        let e = Error::because(ErrorType::TLSHandshakeFailure, "handshake", cause);
+        assert_eq!(describe(&e), "TLS handshake failed (certificate expired)");
+    }
 }

@@ -184,3 +184,47 @@ mod tests {
         assert!(p[0].message.contains("expected one of: request_id, ip_restriction"), "{p:?}");
     }
 }
+
+#[cfg(test)]
+mod docs {
+    /// Every kind with its options, as `parse_kind!` reads them.
+    const KIND_OPTIONS: &[(&str, &[&str])] = &[
+        ("request_id", super::request_id::OPTIONS),
+        ("ip_restriction", super::ip_restriction::OPTIONS),
+        ("limit", super::limit::OPTIONS),
+        ("basic_auth", super::basic_auth::OPTIONS),
+        ("key_auth", super::key_auth::OPTIONS),
+        ("jwt", super::jwt::OPTIONS),
+        ("cors", super::cors::OPTIONS),
+        ("redirect", super::redirect::OPTIONS),
+    ];
+
+    /// docs/configuration.md has a `#### `kind = "KIND"`` section for every kind, whose
+    /// option table lists exactly the options the kind accepts (add a row when you add an
+    /// option; see the top of that file).
+    #[test]
+    fn documentation_lists_every_kind_and_its_options() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+        let doc =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let kinds: Vec<&str> = KIND_OPTIONS.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, super::KINDS, "KIND_OPTIONS lists every kind");
+        for (kind, options) in KIND_OPTIONS {
+            let heading = format!("#### `kind = \"{kind}\"`");
+            let rows: Vec<&str> = doc
+                .lines()
+                .skip_while(|l| *l != heading)
+                .skip(1)
+                .take_while(|l| !l.starts_with('#'))
+                .filter_map(|l| l.strip_prefix("| `")?.split_once('`').map(|(o, _)| o))
+                .collect();
+            assert!(!rows.is_empty(), "docs/configuration.md has no option table under {heading}");
+            let mut rows = rows;
+            let mut options = options.to_vec();
+            rows.sort_unstable();
+            options.sort_unstable();
+            assert_eq!(rows, options, "the options of kind {kind} in docs/configuration.md");
+        }
+    }
+}
