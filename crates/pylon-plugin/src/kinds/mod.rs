@@ -197,6 +197,8 @@ mod docs {
         ("jwt", super::jwt::OPTIONS),
         ("cors", super::cors::OPTIONS),
         ("redirect", super::redirect::OPTIONS),
+        ("compression", super::compression::OPTIONS),
+        ("forward_auth", super::forward_auth::OPTIONS),
     ];
 
     /// docs/configuration.md has a `#### `kind = "KIND"`` section for every kind, whose
