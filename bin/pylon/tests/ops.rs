@@ -524,3 +524,72 @@ async fn error_pages_show_version_and_details_only_as_configured() {
     })
     .await;
 }
+
+/// The README's first command on the shipped example: `pylon run -c conf/pylon.toml` (a copy
+/// of `conf/`, its fixed ports swapped for free ones) answers `/ping` from a `return`
+/// location over http and, with the demo CA, over https; serves the stats document and the
+/// admin's health; logs the access in nginx's combined format; keeps its pid file beside
+/// itself; and its placeholder upstreams answer 502.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_config_answers_out_of_the_box() {
+    bounded(async {
+        let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conf");
+        let text = std::fs::read_to_string(conf.join("pylon.toml")).expect("conf/pylon.toml");
+        let dir = Dir::new();
+        std::fs::create_dir(dir.join("tls")).expect("mkdir tls");
+        for f in ["demo-cert.pem", "demo-key.pem", "demo-ca.pem"] {
+            std::fs::copy(conf.join("tls").join(f), dir.join("tls").join(f)).expect("copy tls");
+        }
+        // The example's ports, in the order the test's free ports replace them.
+        let fixed = ["6188", "6443", "6180", "6190"];
+        for port in fixed {
+            assert!(text.contains(&format!("127.0.0.1:{port}")), "conf/pylon.toml: {port}");
+        }
+        let p = Pylon::start_n(&dir, fixed.len(), |ports| {
+            fixed
+                .iter()
+                .zip(ports)
+                .fold(text.clone(), |t, (from, to)| t.replace(from, &to.to_string()))
+        })
+        .await;
+        assert_eq!(pid_file_pid(&dir), Some(p.pid()), "the pid file is beside the config");
+
+        let got = get(&client(), &p.url("/ping"), None).await;
+        assert_eq!((got.status, got.body.as_str()), (200, "pong\n"));
+        let stats = get(&client(), &p.url("/__stats"), None).await;
+        assert_eq!(stats.status, 200);
+        let doc: serde_json::Value = serde_json::from_str(&stats.body).expect("stats json");
+        assert_eq!(doc["version"], env!("CARGO_PKG_VERSION"), "{doc}");
+        assert_eq!(doc["locations"]["ping"]["requests"], 1, "{doc}");
+        // The catch-all location asks for the demo user, then finds its placeholder
+        // upstream (127.0.0.1:8101, localhost:8102) with nothing listening: 502.
+        let url = p.url("/index.html");
+        let denied = get(&client(), &url, None).await;
+        assert_eq!(denied.status, 401, "{denied:?}");
+        let demo = client().get(&url).basic_auth("admin", Some("demo")).send().await.expect("get");
+        assert_eq!(demo.status(), 502);
+
+        let ca = std::fs::read_to_string(dir.join("tls/demo-ca.pem")).expect("demo ca");
+        let tls_addr = std::net::SocketAddr::from(([127, 0, 0, 1], p.ports[1]));
+        let stream =
+            pylon_testkit::connect_trusting(&ca, tls_addr, "localhost", &[b"http/1.1"]).await;
+        let mut h1 = H1Conn::new(stream);
+        let r = h1
+            .roundtrip(b"GET /ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("https response");
+        assert_eq!((r.status, r.text().as_str()), (200, "pong\n"));
+
+        let health =
+            get(&client(), &format!("http://127.0.0.1:{}/api/health", p.ports[3]), None).await;
+        assert_eq!(health.status, 200, "{health:?}");
+
+        let access = eventually(Duration::from_secs(10), "the access-log line of /ping", || {
+            let out = p.stdout_text();
+            async move { out.contains("\"GET /ping HTTP/1.1\" 200 5").then_some(out) }
+        })
+        .await;
+        assert!(access.starts_with("127.0.0.1 - - ["), "{access}");
+    })
+    .await;
+}

@@ -38,5 +38,5 @@ pub use h2c::{End, H2Conn, H2Reply, H2Request};
 pub use origin::{Handler, HttpOrigin, Reply, Seen, json_echo};
 pub use raw_origin::{Answer, ConnLog, RawOrigin, Responder, response};
 pub use support::{Dir, TEST_TIMEOUT, bounded, eventually, free_addr, free_port, wait_accepting};
-pub use tls::{Ca, Leaf, acceptor, install_ring};
+pub use tls::{Ca, Leaf, acceptor, connect_trusting, connector_trusting, install_ring};
 pub use ws::{Greeting, WsEcho};

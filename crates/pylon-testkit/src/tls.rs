@@ -78,18 +78,7 @@ impl Ca {
 
     /// A client connector trusting only this CA, offering `alpn`.
     pub fn connector(&self, alpn: &[&[u8]]) -> TlsConnector {
-        let mut roots = rustls::RootCertStore::empty();
-        let ca = CertificateDer::from_pem_slice(self.pem.as_bytes()).expect("ca pem");
-        roots.add(ca).expect("ca into the root store");
-        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        TlsConnector::from(Arc::new(config))
+        connector_trusting(&self.pem, alpn)
     }
 
     /// A TLS connection to `addr` with server name `name`, trusting only this CA.
@@ -99,10 +88,37 @@ impl Ca {
         name: &str,
         alpn: &[&[u8]],
     ) -> TlsStream<tokio::net::TcpStream> {
-        let name = ServerName::try_from(name.to_owned()).expect("server name");
-        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        self.connector(alpn).connect(name, tcp).await.expect("TLS handshake")
+        connect_trusting(&self.pem, addr, name, alpn).await
     }
+}
+
+/// A client connector trusting only the CA certificate `ca_pem` (PEM text), offering `alpn`.
+pub fn connector_trusting(ca_pem: &str, alpn: &[&[u8]]) -> TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("ca pem");
+    roots.add(ca).expect("ca into the root store");
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    TlsConnector::from(Arc::new(config))
+}
+
+/// A TLS connection to `addr` with server name `name`, trusting only the CA certificate
+/// `ca_pem` (PEM text: e.g. a CA file shipped in `conf/`).
+pub async fn connect_trusting(
+    ca_pem: &str,
+    addr: SocketAddr,
+    name: &str,
+    alpn: &[&[u8]],
+) -> TlsStream<tokio::net::TcpStream> {
+    let name = ServerName::try_from(name.to_owned()).expect("server name");
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    connector_trusting(ca_pem, alpn).connect(name, tcp).await.expect("TLS handshake")
 }
 
 /// A server acceptor presenting `leaf` with the ALPN protocols `alpn`.
