@@ -1,5 +1,5 @@
 //! Wiring of the admin: pylon-admin's [`AdminBackend`] on top of pylon-proxy's
-//! [`AdminHandle`], and pylon-proxy's [`AdminService`] on top of pylon-admin's [`Admin`].
+//! [`AdminHandle`], and pylon-proxy's [`AdminService`](pylon_proxy::AdminService) on top of pylon-admin's [`Admin`].
 //! The two crates do not know each other; their data crosses here as JSON of the same
 //! shape.
 
