@@ -36,6 +36,7 @@ fn content_origin() -> Handler {
             "/encoded" => text("text/plain").field("content-encoding", "gzip"),
             "/no-transform" => text("text/plain").field("cache-control", "public, no-transform"),
             "/image" => text("image/png"),
+            "/events" => text("text/event-stream"),
             "/partial" => Reply::new(206, "0123456789")
                 .field("content-type", "text/plain")
                 .field("content-range", "bytes 0-9/20480"),
@@ -252,6 +253,10 @@ locations = ["big", "text"]
         let (_, headers, body) = fetch(&c, &p.url("/text"), Some("br, gzip;q=0.1")).await;
         assert_eq!(h(&headers, "content-encoding").as_deref(), Some("gzip"));
         assert_eq!(decode("gzip", &body), original());
+        // text/* does not take Server-Sent Events: each event must arrive as it is sent.
+        let (_, headers, body) = fetch(&c, &p.url("/events"), Some("gzip")).await;
+        assert!(h(&headers, "content-encoding").is_none(), "an event stream was compressed");
+        assert_eq!(body.len(), original().len());
     })
     .await;
 }

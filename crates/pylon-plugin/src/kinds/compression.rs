@@ -149,6 +149,11 @@ fn choose(accept_encoding: &str, codings: &[Coding]) -> Option<Coding> {
     best.map(|(c, _)| c)
 }
 
+/// Media types never compressed, whatever `content_types` says: a stream of events that a
+/// client must see as each arrives (Server-Sent Events), while the compressors hold output
+/// until a block fills and Pylon does not flush per chunk.
+const NEVER_COMPRESSED: &[&str] = &["text/event-stream"];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum TypeRule {
     Exact(String),
@@ -276,6 +281,16 @@ impl Compression {
                 );
                 continue;
             }
+            if NEVER_COMPRESSED.contains(&t.as_str()) {
+                o.problem(
+                    k,
+                    format!(
+                        "\"{t}\" is never compressed: its events must reach the client as they \
+                         come, and a compressor holds them back until a block fills"
+                    ),
+                );
+                continue;
+            }
             let probe = if sub == "*" { format!("{main}/x") } else { t.clone() };
             if !pingora_compresses(&probe) {
                 o.problem(
@@ -306,6 +321,9 @@ impl Compression {
 
     fn type_listed(&self, content_type: &str) -> bool {
         let t = content_type.split(';').next().unwrap_or("").trim();
+        if NEVER_COMPRESSED.iter().any(|n| n.eq_ignore_ascii_case(t)) {
+            return false;
+        }
         self.types.iter().any(|r| match r {
             TypeRule::Exact(e) => e.eq_ignore_ascii_case(t),
             TypeRule::Prefix(p) => t.len() > p.len() && t[..p.len()].eq_ignore_ascii_case(p),
@@ -492,6 +510,7 @@ mod tests {
         not_a_type: ["content_types" => list(&["json"])] => Err("invalid content type");
         image: ["content_types" => list(&["image/png"])] => Err("does not compress");
         zip: ["content_types" => list(&["application/zip"])] => Err("does not compress");
+        event_stream: ["content_types" => list(&["text/event-stream"])] => Err("is never compressed");
         typo: ["min_length" => Value::Int(1)] => Err("unknown option `min_length`");
     }
 
