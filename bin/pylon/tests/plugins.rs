@@ -9,15 +9,6 @@ use pylon_testkit::{H2Conn, H2Request};
 use crate::util::*;
 
 /// A client speaking h2c (HTTP/2 with prior knowledge) to a plain listener.
-fn h2c() -> reqwest::Client {
-    client_builder()
-        .no_proxy()
-        .http2_prior_knowledge()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("h2c client")
-}
-
 /// One upstream, one server with `server_extra`, locations `/` and `/ws` (both using
 /// `location_extra`) and the `[plugins]` tables in `plugins`.
 fn config(
@@ -53,22 +44,6 @@ locations = [\"main\", \"ws\"]
         up = q(&up.addr.to_string()),
         ws = q(&ws.addr.to_string()),
     )
-}
-
-async fn ws_status(url: &str, headers: &[(&str, &str)]) -> Result<(), u16> {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-    let mut req = url.into_client_request().expect("ws request");
-    for (n, v) in headers {
-        req.headers_mut().insert(
-            reqwest::header::HeaderName::from_bytes(n.as_bytes()).expect("header name"),
-            v.parse().expect("header value"),
-        );
-    }
-    match tokio_tungstenite::connect_async(req).await {
-        Ok(_) => Ok(()),
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
-        Err(e) => panic!("websocket: {e}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

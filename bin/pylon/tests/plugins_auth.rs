@@ -5,15 +5,6 @@ use std::time::Duration;
 
 use crate::util::*;
 
-fn h2c() -> reqwest::Client {
-    client_builder()
-        .no_proxy()
-        .http2_prior_knowledge()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("h2c client")
-}
-
 /// A server with location `/` (upstream `up`) and `/ws` (WebSocket echo), both listing
 /// `chain`, plus the `plugins` tables.
 fn config(dir: &Dir, up: &Upstream, ws: &WsEcho, port: u16, plugins: &str, chain: &str) -> String {
@@ -40,22 +31,6 @@ locations = [\"main\", \"ws\"]
         up = q(&up.addr.to_string()),
         ws = q(&ws.addr.to_string()),
     )
-}
-
-async fn ws_status(url: &str, headers: &[(&str, &str)]) -> Result<(), u16> {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-    let mut req = url.into_client_request().expect("ws request");
-    for (n, v) in headers {
-        req.headers_mut().insert(
-            reqwest::header::HeaderName::from_bytes(n.as_bytes()).expect("header name"),
-            v.parse().expect("header value"),
-        );
-    }
-    match tokio_tungstenite::connect_async(req).await {
-        Ok(_) => Ok(()),
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
-        Err(e) => panic!("websocket: {e}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,15 +9,6 @@ use pylon_testkit::{Handler, Reply, Seen, exchange};
 
 use crate::util::*;
 
-fn h2c() -> reqwest::Client {
-    client_builder()
-        .no_proxy()
-        .http2_prior_knowledge()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("h2c client")
-}
-
 /// 20 KiB of text that compresses well.
 fn original() -> String {
     (0..400)

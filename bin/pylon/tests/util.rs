@@ -505,3 +505,30 @@ pub(crate) fn admin_config(dir: &Dir, ports: &[u16], a: SocketAddr, extra_admin:
         admin = ports[1],
     )
 }
+
+/// An h2c (prior knowledge) client with the suite's 10 s timeout.
+pub(crate) fn h2c() -> reqwest::Client {
+    client_builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("h2c client")
+}
+
+/// Open a WebSocket to `url` with `headers`: `Ok` on 101, `Err(status)` when refused.
+pub(crate) async fn ws_status(url: &str, headers: &[(&str, &str)]) -> Result<(), u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut req = url.into_client_request().expect("ws request");
+    for (n, v) in headers {
+        req.headers_mut().insert(
+            reqwest::header::HeaderName::from_bytes(n.as_bytes()).expect("header name"),
+            v.parse().expect("header value"),
+        );
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok(_) => Ok(()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+        Err(e) => panic!("websocket: {e}"),
+    }
+}
