@@ -363,6 +363,49 @@ async fn pipelined_requests_are_answered_in_order() {
     .await;
 }
 
+/// The front door reads into a reused buffer of 16 KiB at a time: heads and pipelined
+/// runs larger than that, whole or in small writes, reach the upstream byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heads_and_pipelines_larger_than_a_read_pass_intact() {
+    bounded(async {
+        let fx = Fx::start("").await;
+        fx.origin.respond_with(|m| Answer::ok(&format!("for {}", m.head.second)));
+        // A 40,000-byte field (under the 64kb default of max_header_size), in one write.
+        let value: String = (0..40_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let big = format!("GET /big-head HTTP/1.1\r\nHost: a\r\nX-Big: {value}\r\n\r\n");
+        let got = fx.send(big.as_bytes()).await;
+        assert_eq!(got.statuses(), [200], "{got:?}");
+        // The same head in 1,000-byte writes on one connection.
+        let mut c = H1Conn::connect(fx.addr).await;
+        for piece in big.as_bytes().chunks(1000) {
+            c.send(piece).await.expect("write");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        assert_eq!(c.response().await.expect("response").text(), "for /big-head");
+        // 64 pipelined requests of ~600 bytes each in one write (~38 KiB).
+        let pad = "p".repeat(560);
+        let run: String = (0..64)
+            .map(|i| format!("GET /p{i} HTTP/1.1\r\nHost: a\r\nX-Pad: {pad}\r\n\r\n"))
+            .collect();
+        let got = fx.send(run.as_bytes()).await;
+        let bodies: Vec<String> = got.responses.iter().map(|r| r.text()).collect();
+        let want: Vec<String> = (0..64).map(|i| format!("for /p{i}")).collect();
+        assert_eq!(bodies, want, "{got:?}");
+
+        let msgs = fx.origin.wait_messages(66, Duration::from_secs(10)).await;
+        assert_eq!(msgs.len(), 66, "{}", fx.origin.dump());
+        for m in &msgs[..2] {
+            assert_eq!(m.head.one("x-big").as_deref(), Some(value.as_str()));
+        }
+        for (i, m) in msgs[2..].iter().enumerate() {
+            assert_eq!(m.head.second, format!("/p{i}"));
+            assert_eq!(m.head.one("x-pad").as_deref(), Some(pad.as_str()));
+        }
+        assert!(fx.origin.connections().iter().all(|c| c.malformed.is_none()));
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_header_lines_are_one_list_for_variables() {
     bounded(async {

@@ -45,7 +45,7 @@ struct Core {
     inner: Stream,
     scan: Scanner,
     /// Read from the client, not yet judged.
-    pending: Vec<u8>,
+    pending: Received,
     /// Judged and passed, not yet handed to pingora.
     ready: Vec<u8>,
     ready_at: usize,
@@ -67,7 +67,7 @@ impl Checked {
         let core = Core {
             inner,
             scan: Scanner::new(limits),
-            pending: Vec::new(),
+            pending: Received::default(),
             ready: Vec::new(),
             ready_at: 0,
             after: After::Open,
@@ -137,16 +137,16 @@ impl Core {
     /// changed (bytes ready, the end, a failure).
     fn poll_advance(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            match self.scan.step(&self.pending, self.eof) {
+            match self.scan.step(self.pending.bytes(), self.eof) {
                 Step::Pass(n) => {
-                    self.ready.extend_from_slice(&self.pending[..n]);
-                    self.pending.drain(..n);
+                    self.ready.extend_from_slice(&self.pending.bytes()[..n]);
+                    self.pending.consume(n);
                     return Poll::Ready(Ok(()));
                 }
                 Step::Head { len, info } => {
                     let start = self.ready.len();
-                    self.ready.extend_from_slice(&self.pending[..len]);
-                    self.pending.drain(..len);
+                    self.ready.extend_from_slice(&self.pending.bytes()[..len]);
+                    self.pending.consume(len);
                     if let Some(at) = info.minor_version_at {
                         self.ready[start + at] = b'1';
                     }
@@ -184,17 +184,8 @@ impl Core {
                     return Poll::Ready(Ok(()));
                 }
                 Step::More => {
-                    let start = self.pending.len();
-                    self.pending.resize(start + READ_CHUNK, 0);
-                    let mut buf = ReadBuf::new(&mut self.pending[start..]);
-                    let res = Pin::new(&mut self.inner).poll_read(cx, &mut buf);
-                    let filled = buf.filled().len();
-                    self.pending.truncate(start + filled);
-                    match res {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                        Poll::Ready(Ok(())) if filled == 0 => self.eof = true,
-                        Poll::Ready(Ok(())) => {}
+                    if ready!(self.pending.poll_fill(&mut self.inner, cx))? == 0 {
+                        self.eof = true;
                     }
                 }
             }
@@ -244,6 +235,46 @@ impl Core {
                 return Poll::Ready(Err(BufferError::Io(e)));
             }
         }
+    }
+}
+
+/// The bytes read from the client and not yet judged, in a buffer that is zeroed once
+/// and then reused: a read goes into its free tail, so no read pays for clearing
+/// memory (zeroing a fresh 16 KiB chunk per read was 40% of a proxied h1 request's
+/// instructions in callgrind, h1 1 KiB keep-alive).
+#[derive(Debug, Default)]
+struct Received {
+    /// `buf[..len]` are the bytes; the rest is free, already initialised space.
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl Received {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Drop the first `n` bytes (`n <= len`).
+    fn consume(&mut self, n: usize) {
+        self.buf.copy_within(n..self.len, 0);
+        self.len -= n;
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Read once from `inner` into the free space (at least [`READ_CHUNK`] bytes of it,
+    /// grown when the bytes held leave less): `Ready(Ok(0))` at the end of the stream.
+    fn poll_fill(&mut self, inner: &mut Stream, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.buf.len() - self.len < READ_CHUNK {
+            self.buf.resize(self.len + READ_CHUNK, 0);
+        }
+        let mut buf = ReadBuf::new(&mut self.buf[self.len..]);
+        ready!(Pin::new(inner).poll_read(cx, &mut buf))?;
+        let filled = buf.filled().len();
+        self.len += filled;
+        Poll::Ready(Ok(filled))
     }
 }
 
