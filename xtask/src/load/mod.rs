@@ -2,8 +2,8 @@
 //! proxies on this machine, measured in the same run, so that the ratios mean something on a
 //! shared, noisy box.
 //!
-//! Layout (2 cores): the proxy under test alone on cpu0; the origin (`xtask origin`, hyper on
-//! one thread) and the load generator (wrk or h2load, one thread) on cpu1. Both proxies run one
+//! Layout (2 cores): the proxy under test alone on cpu0; the origin (`xtask origin`, built
+//! optimised, hyper on one thread) and the load generator (wrk or h2load, one thread) on cpu1. Both proxies run one
 //! worker and keep upstream connections alive. For every case and variant both proxies are
 //! started fresh (so peak RSS belongs to that case), warmed up, then measured in interleaved
 //! rounds (the order alternates per round). Per run: requests/s, p50/p99, the proxy's CPU time
@@ -283,6 +283,24 @@ fn build_pylon(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(target.join("release/pylon"))
 }
 
+/// The binary that serves as the origin: this xtask when it is optimised, else a release
+/// build of it. A debug-built origin held both proxies near 15k requests/s (it, not they,
+/// was the bottleneck), which lets each proxy wake for fewer requests at a time and so
+/// inflates CPU per request for both.
+fn origin_binary(root: &Path) -> anyhow::Result<PathBuf> {
+    let this = std::env::current_exe().context("the xtask binary")?;
+    if !cfg!(debug_assertions) {
+        return Ok(this);
+    }
+    eprintln!("bench: building the origin (xtask, release)");
+    let status =
+        crate::cargo().current_dir(root).args(["build", "--release", "-p", "xtask"]).status()?;
+    ensure!(status.success(), "cargo build --release -p xtask failed");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    Ok(target.join("release/xtask"))
+}
+
 /// Whether this Pylon serves `[admin]` (the metrics variant needs it).
 fn pylon_serves_admin(pylon: &Path, files: &Files) -> bool {
     let conf = files.dir.join("admin-probe.toml");
@@ -316,7 +334,7 @@ pub(crate) fn run(root: &Path, mut o: Options) -> anyhow::Result<Report> {
         eprintln!("bench: this pylon has no [admin] listener yet: skipping the metrics variant");
         o.variants.retain(|v| *v != Variant::Metrics);
     }
-    let xtask = std::env::current_exe().context("the xtask binary")?;
+    let xtask = origin_binary(root)?;
     let origin_port = sut::free_port()?;
     let origin_log = files.dir.join("origin.log");
     let mut origin = Proc::spawn(
