@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::{Context, bail, ensure};
 
 /// Every target in `fuzz/Cargo.toml`, in run order.
-pub(crate) const TARGETS: &[&str] = &["config", "accesslog", "route", "vars"];
+pub(crate) const TARGETS: &[&str] = &["config", "accesslog", "route", "vars", "framing"];
 
 pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let mut seconds: u64 = 60;

@@ -34,6 +34,7 @@ pub use admin::{
 };
 pub use app::{Pylon, RunOptions, run};
 pub use explain::{CheckReport, Explained, check, explain, lints, route_table};
+pub use framing::{Limits as RequestLimits, ScanVerdict, scan_requests};
 pub use proxy::Ctx;
 pub use recent::RecentRequest;
 pub use successor::{DETACH_ENV, detach_if_asked};

@@ -15,6 +15,7 @@
 //! limits for h2 requests, Content-Length normalisation and the hop-by-hop fields of
 //! upstream responses.
 
+mod replay;
 mod scan;
 mod stream;
 
@@ -25,7 +26,9 @@ use pingora::{
     proxy::Session,
 };
 
-pub(crate) use scan::{Limits, Refusal};
+pub use replay::{ScanVerdict, scan_requests};
+pub use scan::Limits;
+pub(crate) use scan::Refusal;
 pub(crate) use stream::{BufferError, Checked};
 
 /// The front door's wrap of a new downstream connection: HTTP/1 is checked, h2 (by ALPN)

@@ -12,20 +12,24 @@
 
 use std::fmt;
 
-/// The request limits of one server (`servers.NAME.max_*`).
+/// The request limits of one server (`servers.NAME.max_*`), as the front door applies them
+/// to HTTP/1 request heads: a head over `max_header_size` or with more than
+/// `max_header_count` field lines is a 431, a target over `max_uri_size` a 414. Public as
+/// `pylon_proxy::RequestLimits` for [`scan_requests`](crate::scan_requests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Limits {
-    /// Bytes of a whole request head (request line, fields, line ends).
-    pub(crate) max_header_size: usize,
-    /// Field lines in a head.
-    pub(crate) max_header_count: usize,
-    /// Bytes of the request target.
-    pub(crate) max_uri_size: usize,
+pub struct Limits {
+    /// Bytes of a whole request head (request line, fields, line ends). Config default
+    /// 64 KiB.
+    pub max_header_size: usize,
+    /// Field lines in a head. Config default 100 (1 to 256).
+    pub max_header_count: usize,
+    /// Bytes of the request target. Config default 8 KiB.
+    pub max_uri_size: usize,
 }
 
 impl Limits {
     /// The config defaults (before the first runtime exists).
-    pub(crate) const DEFAULT: Limits = Limits {
+    pub const DEFAULT: Limits = Limits {
         max_header_size: pylon_config::DEFAULT_MAX_HEADER_SIZE as usize,
         max_header_count: pylon_config::DEFAULT_MAX_HEADER_COUNT,
         max_uri_size: pylon_config::DEFAULT_MAX_URI_SIZE as usize,
@@ -233,12 +237,13 @@ impl Scanner {
             }
             return Step::More;
         };
-        let Some(line) = input[..nl].strip_suffix(b"\r") else {
-            return self.fault("bare LF in a chunk-size line");
-        };
+        // Size before content (see `head`).
         if nl + 1 > MAX_CHUNK_LINE {
             return self.fault("chunk-size line too long");
         }
+        let Some(line) = input[..nl].strip_suffix(b"\r") else {
+            return self.fault("bare LF in a chunk-size line");
+        };
         match parse_chunk_line(line) {
             Ok(0) => {
                 self.state = State::Trailers(0);
@@ -259,12 +264,13 @@ impl Scanner {
             }
             return Step::More;
         };
-        let Some(line) = input[..nl].strip_suffix(b"\r") else {
-            return self.fault("bare LF in the trailer section");
-        };
+        // Size before content (see `head`).
         if seen + nl + 1 > self.limits.max_header_size {
             return self.fault("trailer section too large");
         }
+        let Some(line) = input[..nl].strip_suffix(b"\r") else {
+            return self.fault("bare LF in the trailer section");
+        };
         if line.is_empty() {
             self.end_message();
             return Step::Pass(nl + 1);
@@ -289,12 +295,19 @@ impl Scanner {
         let line_end = first_nl.unwrap_or(input.len());
         let line = &input[..line_end];
         // The request line alone: judged as soon as it is complete (or too long to be).
-        // Method and version take at most a few dozen bytes beyond the target.
-        if first_nl.is_none() && line.len() > limits.max_uri_size + 64 {
-            return self.refuse(414, "request target too long", line);
-        }
-        if first_nl.is_none() && line.len() > limits.max_header_size {
-            return self.refuse(431, "request head too large", line);
+        // Method and version take at most a few dozen bytes beyond the target. Its size is
+        // judged first, complete or not: an unfinished line can only be judged by its size,
+        // so where the reads end must not decide whether a long line is a 414 or a 400 for
+        // what follows in it. The same holds for every line below (fields, chunk sizes,
+        // trailers): size before content. Of the two size limits the smaller one is the
+        // one a growing line crosses first, so it decides, whole line or not.
+        let uri_cap = limits.max_uri_size.saturating_add(64);
+        if line.len() > uri_cap.min(limits.max_header_size) {
+            return if uri_cap <= limits.max_header_size {
+                self.refuse(414, "request target too long", line)
+            } else {
+                self.refuse(431, "request head too large", line)
+            };
         }
         let Some(first_nl) = first_nl else {
             if eof {
@@ -332,6 +345,9 @@ impl Scanner {
                 }
                 return Step::More;
             };
+            if at + nl + 1 > limits.max_header_size {
+                return self.refuse(431, "request head too large", request_line);
+            }
             let raw = &input[at..at + nl];
             let Some(field) = raw.strip_suffix(b"\r") else {
                 return self.refuse(400, "bare LF ending a field line", request_line);
@@ -359,9 +375,6 @@ impl Scanner {
                 Err(reason) => return self.refuse(400, reason, request_line),
             }
         };
-        if end > limits.max_header_size {
-            return self.refuse(431, "request head too large", request_line);
-        }
         // The field block again (no per-request list: the checks above passed every line).
         let block = &input[first_nl + 1..end];
         let fields = || {
