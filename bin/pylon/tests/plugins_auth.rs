@@ -546,3 +546,165 @@ addr = \"127.0.0.1:{admin}\"
     })
     .await;
 }
+
+/// A request no location's plugins saw — refused by the front door before routing (400 for
+/// a malformed field line, 414, 431) or matching no location (404) — is logged with the
+/// value of every query parameter that a `key_auth` or `jwt` plugin anywhere in the config
+/// reads as `NAME=***`: in `{request}`, `{uri}`, `{path}` and the combined format, never
+/// the secret; other parameters stay as sent. The names are compiled with the config: after
+/// a reload that renames the key_auth parameter, the new name is masked and the old one
+/// is an ordinary parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_the_query_of_refused_requests_are_masked_in_the_access_log() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let (custom, combined) = (dir.join("custom.log"), dir.join("combined.log"));
+        let text = |ports: &[u16], key_query: &str| {
+            format!(
+                "{basic}
+[upstreams.up]
+addrs = [{up}]
+[plugins.keys]
+kind = \"key_auth\"
+keys = [{key}]
+query = \"{key_query}\"
+[plugins.tokens]
+kind = \"jwt\"
+algorithm = \"HS256\"
+secret = \"jwt-secret-refused-0001\"
+query = \"access_token\"
+[locations.k]
+upstream = \"up\"
+path = \"/k\"
+plugins = [\"keys\"]
+[locations.j]
+upstream = \"up\"
+path = \"/j\"
+plugins = [\"tokens\"]
+[servers.custom]
+addr = \"127.0.0.1:{p0}\"
+locations = [\"k\", \"j\"]
+max_uri_size = \"1kb\"
+max_header_count = 4
+access_log = \"{{status}} {{request}} | {{uri}} | {{path}} | {{query}}\"
+access_log_path = {custom}
+[servers.combined]
+addr = \"127.0.0.1:{p1}\"
+locations = [\"k\"]
+max_uri_size = \"1kb\"
+max_header_count = 4
+access_log = \"combined\"
+access_log_path = {combined}
+",
+                basic = dir.basic(""),
+                up = q(&up.addr.to_string()),
+                key = q(&format!("sha256:{}", sha256_hex("key-live-refused"))),
+                custom = q(&custom.display().to_string()),
+                combined = q(&combined.display().to_string()),
+                p0 = ports[0],
+                p1 = ports[1],
+            )
+        };
+        let p = Pylon::start_n(&dir, 2, |ports| text(ports, "api_key")).await;
+        let pad = "p".repeat(2000);
+        // (request, status, what its line must show)
+        let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+            (
+                b"GET /k?api_key=SECRET-400&page=2 HTTP/1.1\r\nHost: a\r\nX-Bad : y\r\n\r\n"
+                    .to_vec(),
+                400,
+                "/k?api_key=***&page=2",
+            ),
+            (
+                format!("GET /j?access_token=SECRET-414&pad={pad} HTTP/1.1\r\nHost: a\r\n\r\n")
+                    .into_bytes(),
+                414,
+                "/j?access_token=***&pad=ppp",
+            ),
+            (
+                b"GET /k?page=3&api_key=SECRET-431 HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 1\r\n\
+                  C: 1\r\nD: 1\r\n\r\n"
+                    .to_vec(),
+                431,
+                "/k?page=3&api_key=***",
+            ),
+            (
+                b"GET /nowhere?api_key=SECRET-404&page=4 HTTP/1.1\r\nHost: a\r\n\r\n".to_vec(),
+                404,
+                "/nowhere?api_key=***&page=4",
+            ),
+        ];
+        for port in &p.ports {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
+            for (req, status, _) in &cases {
+                let got = exchange(addr, req, Duration::from_secs(1)).await;
+                assert_eq!(got.statuses(), [*status], "{got:?}");
+            }
+        }
+        let lines = |path: &std::path::Path, n: usize| {
+            let path = path.to_path_buf();
+            eventually(Duration::from_secs(10), "the access log lines", move || {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                std::future::ready((text.lines().count() >= n).then_some(text))
+            })
+        };
+        let custom_log = lines(&custom, cases.len()).await;
+        let combined_log = lines(&combined, cases.len()).await;
+        for (log, what) in [(&custom_log, "custom"), (&combined_log, "combined")] {
+            assert!(!log.contains("SECRET"), "a credential in the {what} log:\n{log}");
+        }
+        let line_of = |log: &str, status: u16, marker: &str| {
+            let found =
+                log.lines().find(|l| l.contains(&marker.replace("{}", &status.to_string())));
+            found.unwrap_or_else(|| panic!("no {status} line:\n{log}")).to_owned()
+        };
+        for (_, status, shown) in &cases {
+            let line = line_of(&custom_log, *status, "{} GET ");
+            assert!(line.starts_with(&format!("{status} GET {shown}")), "{{request}}: {line}");
+            let parts: Vec<&str> = line.split(" | ").collect();
+            // {uri} and {path}+{query} (the refused target is logged whole, as {path}).
+            assert!(parts[1].starts_with(shown), "{{uri}}: {line}");
+            assert!(parts[2].starts_with(shown) || parts[2] == "/nowhere", "{{path}}: {line}");
+        }
+        assert!(custom_log.contains("| /nowhere | api_key=***&page=4"), "{custom_log}");
+        for (_, status, shown) in &cases {
+            let line = line_of(&combined_log, *status, "\" {} ");
+            assert!(line.contains(&format!("\"GET {shown}")), "combined: {line}");
+        }
+
+        // Reload: the key_auth parameter is now `apikey2`; `api_key` is an ordinary one.
+        std::fs::write(&p.config, text(&p.ports, "apikey2")).expect("write config");
+        p.reload().await;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], p.ports[0]));
+        let refused = |query: &str| {
+            format!("GET /k?{query} HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n").into_bytes()
+        };
+        // Probes without a secret until the new config is in place.
+        eventually(Duration::from_secs(10), "the reloaded names", || {
+            let (custom, req) = (custom.clone(), refused("apikey2=probe"));
+            async move {
+                let got = exchange(addr, &req, Duration::from_secs(1)).await;
+                assert_eq!(got.statuses(), [400], "{got:?}");
+                let text = std::fs::read_to_string(&custom).unwrap_or_default();
+                text.contains("apikey2=***").then_some(())
+            }
+        })
+        .await;
+        let got = exchange(
+            addr,
+            &refused("apikey2=SECRET-RELOAD&api_key=shown-now"),
+            Duration::from_secs(1),
+        )
+        .await;
+        assert_eq!(got.statuses(), [400], "{got:?}");
+        let log = eventually(Duration::from_secs(10), "the last line", || {
+            let text = std::fs::read_to_string(&custom).unwrap_or_default();
+            std::future::ready(text.contains("api_key=shown-now").then_some(text))
+        })
+        .await;
+        assert!(log.contains("400 GET /k?apikey2=***&api_key=shown-now -"), "{log}");
+        assert!(!log.contains("SECRET"), "{log}");
+    })
+    .await;
+}

@@ -105,6 +105,25 @@ impl Reply {
     }
 }
 
+/// `query` (a query string without the `?`) with the value of every parameter named in
+/// `names` replaced by `***` (`a=1&key=s3cret` → `a=1&key=***`; names compare as written,
+/// the way `key_auth` and `jwt` look them up). Borrowed unchanged when no parameter is
+/// named; the other parameters keep their bytes and order.
+pub fn mask_query<'q, N: AsRef<str>>(query: &'q str, names: &[N]) -> std::borrow::Cow<'q, str> {
+    fn named<'p, N: AsRef<str>>(pair: &'p str, names: &[N]) -> Option<&'p str> {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        names.iter().any(|n| n.as_ref() == key).then_some(key)
+    }
+    if !query.split('&').any(|pair| named(pair, names).is_some()) {
+        return std::borrow::Cow::Borrowed(query);
+    }
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| named(pair, names).map_or_else(|| pair.to_owned(), |key| format!("{key}=***")))
+        .collect();
+    std::borrow::Cow::Owned(masked.join("&"))
+}
+
 /// Per-request state of the plugin chain: created empty (no allocation) for every request,
 /// filled by the request phase, read by the later phases, dropped when the request ends
 /// (which also releases in-flight counts).
@@ -184,26 +203,30 @@ impl State {
     /// credential (`key_auth` or `jwt` reading `query = "NAME"`) replaced by `***`, whether
     /// the credential was accepted or not. Borrowed unchanged when there is none.
     pub fn query_for_log<'q>(&self, query: &'q str) -> std::borrow::Cow<'q, str> {
-        if self.credential_query.is_empty() {
-            return std::borrow::Cow::Borrowed(query);
-        }
-        let masked: Vec<String> = query
-            .split('&')
-            .map(|pair| {
-                let key = pair.split_once('=').map_or(pair, |(k, _)| k);
-                if self.credential_query.iter().any(|n| n == key) {
-                    format!("{key}=***")
-                } else {
-                    pair.to_owned()
-                }
-            })
-            .collect();
-        std::borrow::Cow::Owned(masked.join("&"))
+        mask_query(query, &self.credential_query)
     }
 
     /// Whether this response's body is encoded by [`State::response_body`] (the response
     /// phase chose brotli for it and its end has not been written yet).
     pub fn encodes_body(&self) -> bool {
         self.brotli.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::mask_query;
+
+    #[test]
+    fn named_parameters_are_masked_the_others_kept() {
+        let names = ["api_key", "access_token"];
+        assert_eq!(mask_query("a=1&api_key=s3cret&b=2", &names), "a=1&api_key=***&b=2");
+        assert_eq!(mask_query("access_token=t&api_key", &names), "access_token=***&api_key=***");
+        // Names compare as written: a prefix or another case is another parameter.
+        let kept = mask_query("api_key2=x&API_KEY=y&xapi_key=z", &names);
+        assert!(matches!(kept, Cow::Borrowed("api_key2=x&API_KEY=y&xapi_key=z")), "{kept}");
+        assert!(matches!(mask_query("a=1", &[] as &[&str]), Cow::Borrowed("a=1")));
     }
 }

@@ -52,7 +52,7 @@ mod plugin;
 mod secret;
 mod spec;
 
-pub use exchange::{Reply, ReplyBody, Request, State, Verdict};
+pub use exchange::{Reply, ReplyBody, Request, State, Verdict, mask_query};
 pub use kinds::request_id::{DEFAULT_REQUEST_ID_HEADER, new_request_id};
 pub use kinds::{
     KINDS,

@@ -89,6 +89,17 @@ impl Instance {
     pub fn keeps_state(&self) -> bool {
         matches!(self.kind, Kind::Limit(_))
     }
+
+    /// The query parameter this instance reads a credential from (`key_auth`'s or `jwt`'s
+    /// `query` option), `None` for every other kind: the access log masks its value (see
+    /// [`mask_query`](crate::mask_query)).
+    pub fn credential_query(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::KeyAuth(k) => k.query.as_deref(),
+            Kind::Jwt(j) => j.query.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// The plugins one location runs, in order: its server's, then its own. Compiled once per

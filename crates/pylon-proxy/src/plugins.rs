@@ -62,3 +62,47 @@ pub(crate) fn reply(page: &ErrorPage, reply: Reply) -> (ResponseHeader, Bytes) {
     }
     (resp, body)
 }
+
+/// The query as the access log shows it: the credentials the plugins read masked
+/// ([`State::query_for_log`]), and the parameters named in `unseen` too (the credential
+/// names of the whole config, for a request no location's plugins saw).
+pub(crate) fn query_for_log<'q>(
+    state: &State,
+    query: &'q str,
+    unseen: &[String],
+) -> std::borrow::Cow<'q, str> {
+    match state.query_for_log(query) {
+        std::borrow::Cow::Borrowed(q) => pylon_plugin::mask_query(q, unseen),
+        masked => masked,
+    }
+}
+
+/// A request target as received (`/a?key=s3cret&b=1`) with the query parameters in `names`
+/// masked (`/a?key=***&b=1`): `Some` when one was.
+pub(crate) fn mask_target(target: &str, names: &[String]) -> Option<String> {
+    let (path, query) = target.split_once('?')?;
+    match pylon_plugin::mask_query(query, names) {
+        std::borrow::Cow::Owned(q) => Some(format!("{path}?{q}")),
+        std::borrow::Cow::Borrowed(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_target_is_masked_by_name() {
+        let names = ["api_key".to_owned()];
+        assert_eq!(
+            mask_target("/k?page=1&api_key=s3cret", &names).as_deref(),
+            Some("/k?page=1&api_key=***")
+        );
+        assert_eq!(mask_target("/k?page=1", &names), None);
+        assert_eq!(mask_target("/k", &names), None);
+        // `unseen` names are masked on top of what the plugins read (nothing here).
+        let state = State::default();
+        assert_eq!(query_for_log(&state, "api_key=s&x=1", &names), "api_key=***&x=1");
+        assert_eq!(query_for_log(&state, "api_key=s&x=1", &[]), "api_key=s&x=1");
+    }
+}

@@ -733,26 +733,26 @@ impl ProxyHttp for PylonHttp {
         let upstream_addr = ctx.upstream_addr.map(|a| a.to_string());
         // A refused target is logged as it came (it has no normal path); the others are
         // normalised in place by `crate::target`.
-        let refused = ctx.target_refused.then(|| String::from_utf8_lossy(req.raw_path()));
-        // Credentials a plugin read from the query are masked (`key_auth`, `jwt`).
-        let query = req.uri.query().map(|q| ctx.plugins.query_for_log(q));
+        let raw = ctx.target_refused.then(|| String::from_utf8_lossy(req.raw_path()));
+        let refused = ctx.refused.as_ref().map(|r| r.target.as_str()).or(raw.as_deref());
+        // Credentials in the query are masked: those a plugin read (`key_auth`, `jwt`), and
+        // for a request no location's plugins saw (refused before routing, no location),
+        // every parameter any `key_auth`/`jwt` of the config reads.
+        let unseen = if ctx.location.is_none() { &server.query_credentials[..] } else { &[] };
+        let masked_target = refused.and_then(|t| crate::plugins::mask_target(t, unseen));
+        let query = req.uri.query().map(|q| crate::plugins::query_for_log(&ctx.plugins, q, unseen));
         // `{request}` is the request line as received, except for a request the front door
-        // refused (logged from what it could read of it) and one whose query holds a masked
+        // refused (logged from what it could read of it) and one whose target holds a masked
         // credential (rebuilt from the parts, so the credential stays out of the log).
-        let masked = matches!(query, Some(std::borrow::Cow::Owned(_)));
+        let masked = matches!(query, Some(std::borrow::Cow::Owned(_))) || masked_target.is_some();
         let request_line =
             (ctx.refused.is_none() && !masked).then(|| request_line(session)).flatten();
         let facts = Facts {
             when: ctx.when,
             method: ctx.refused.as_ref().map_or(req.method.as_str(), |r| r.method.as_str()),
             host: Some(&*host).filter(|h| !h.is_empty()),
-            path: ctx
-                .refused
-                .as_ref()
-                .map(|r| r.target.as_str())
-                .or(refused.as_deref())
-                .unwrap_or(req.uri.path()),
-            query: if ctx.refused.is_some() || refused.is_some() { None } else { query.as_deref() },
+            path: masked_target.as_deref().or(refused).unwrap_or(req.uri.path()),
+            query: if refused.is_some() { None } else { query.as_deref() },
             proto: if ctx.refused.is_some() { "-" } else { version_str(req.version) },
             request_line: request_line.as_deref(),
             scheme: server.scheme,

@@ -57,6 +57,10 @@ pub(crate) struct ServerRt {
     pub(crate) keepalive_timeout: Duration,
     /// The request-head limits (`max_header_size`, `max_header_count`, `max_uri_size`).
     pub(crate) limits: crate::framing::Limits,
+    /// Every query parameter a `key_auth` or `jwt` plugin anywhere in the config reads a
+    /// credential from (sorted, no repeats): masked in the access log of a request that no
+    /// location's plugins saw (refused before routing, no location matched).
+    pub(crate) query_credentials: Arc<[String]>,
 }
 
 /// An access log: the compiled template and where lines go.
@@ -211,10 +215,22 @@ impl Runtime {
             None => ErrorPage::builtin(&config.basic),
         };
 
+        // Compiled with the config, so a reload updates it.
+        let mut query_credentials: Vec<String> =
+            plugins.values().filter_map(|(_, i)| i.credential_query().map(str::to_owned)).collect();
+        query_credentials.sort_unstable();
+        query_credentials.dedup();
+        let query_credentials: Arc<[String]> = query_credentials.into();
+
         let mut servers = HashMap::new();
         for server in &config.servers {
             let prev = previous.and_then(|p| p.servers.get(&server.name));
-            let parts = Parts { locations: &locations, plugins: &plugins, stats };
+            let parts = Parts {
+                locations: &locations,
+                plugins: &plugins,
+                stats,
+                query_credentials: &query_credentials,
+            };
             match build_server(&config, server, &parts, &default_page, prev) {
                 Ok(s) => {
                     servers.insert(server.name.clone(), Arc::new(s));
@@ -362,6 +378,7 @@ struct Parts<'a> {
     locations: &'a HashMap<&'a str, LocationOwn>,
     plugins: &'a HashMap<String, (pylon_plugin::Spec, Arc<Instance>)>,
     stats: &'a Stats,
+    query_credentials: &'a Arc<[String]>,
 }
 
 /// `loc` as `server` serves it: each header list and the body size from the location if it
@@ -576,6 +593,7 @@ fn build_server(
                 max_header_count: *max_header_count,
                 max_uri_size: usize::try_from(*max_uri_size).unwrap_or(usize::MAX),
             },
+            query_credentials: parts.query_credentials.clone(),
         }),
         _ => Err(errors),
     }

@@ -61,7 +61,7 @@ pub(crate) struct Jwt {
     validation: Validation,
     header: Option<HeaderName>,
     cookie: Option<String>,
-    query: Option<String>,
+    pub(crate) query: Option<String>,
     hide: bool,
 }
 

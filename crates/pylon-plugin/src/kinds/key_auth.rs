@@ -32,7 +32,7 @@ pub const DEFAULT_KEY_AUTH_HEADER: &str = "X-API-Key";
 pub(crate) struct KeyAuth {
     name: String,
     header: Option<HeaderName>,
-    query: Option<String>,
+    pub(crate) query: Option<String>,
     keys: HashSet<[u8; 32]>,
     hide: bool,
 }
