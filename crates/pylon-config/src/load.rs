@@ -329,21 +329,47 @@ impl<'a, 'i> Tbl<'a, 'i> {
         }
     }
 
-    fn uint(&self, cx: &mut Cx<'_>, k: &str, default: u64, max: u64) -> u64 {
-        let Some(v) = self.get(k) else { return default };
+    /// A whole number within `range`, `default` when absent or after an error (see
+    /// [`Tbl::checked_uint`]).
+    fn uint(
+        &self,
+        cx: &mut Cx<'_>,
+        k: &str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> u64 {
+        self.checked_uint(cx, k, range).unwrap_or(default)
+    }
+
+    /// A whole number within `range`: `None` when absent or wrong; outside the range the
+    /// error states the range as it is (`from 1 to 256`, or `of at least 1` when there is
+    /// no upper bound), so the minimum it names is the one the key takes.
+    fn checked_uint(
+        &self,
+        cx: &mut Cx<'_>,
+        k: &str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Option<u64> {
+        let v = self.get(k)?;
         let DeValue::Integer(i) = v.get_ref() else {
             self.type_error(cx, k, v, "a whole number");
-            return default;
+            return None;
         };
         match u64::from_str_radix(i.as_str(), i.radix()) {
-            Ok(n) if n <= max => n,
+            Ok(n) if range.contains(&n) => Some(n),
             _ => {
+                let (min, max) = (range.start(), range.end());
+                let expected = if *max == u64::MAX {
+                    format!("a whole number of at least {min}")
+                } else {
+                    format!("a whole number from {min} to {max}")
+                };
                 cx.error(
                     v.span().start,
                     &self.key(k),
-                    format!("expected a whole number from 0 to {max}, found {}", i.as_str()),
+                    format!("expected {expected}, found {}", i.as_str()),
                 );
-                default
+                None
             }
         }
     }
@@ -366,14 +392,25 @@ impl<'a, 'i> Tbl<'a, 'i> {
         value::duration(s.text).map_err(|e| cx.value_error(&s, e)).ok()
     }
 
-    /// A size as a string with unit, or a plain integer number of bytes.
-    fn size(&self, cx: &mut Cx<'_>, k: &str) -> Option<u64> {
+    /// A size as a string with unit, or a plain integer number of bytes; at least `min`
+    /// bytes (else an error and `None`).
+    fn size(&self, cx: &mut Cx<'_>, k: &str, min: u64) -> Option<u64> {
         let v = self.get(k)?;
         if let DeValue::Integer(_) = v.get_ref() {
-            return Some(self.uint(cx, k, 0, u64::MAX));
+            return self.checked_uint(cx, k, min..=u64::MAX);
         }
         let s = self.opt_string(cx, k)?;
-        value::size(s.text).map_err(|e| cx.value_error(&s, e)).ok()
+        let n = value::size(s.text).map_err(|e| cx.value_error(&s, e)).ok()?;
+        if n < min {
+            let unit = if min == 1 { "byte" } else { "bytes" };
+            cx.error(
+                s.span.start,
+                &s.key,
+                format!("expected a size of at least {min} {unit}, found \"{}\"", s.text),
+            );
+            return None;
+        }
+        Some(n)
     }
 
     /// An array of strings; element keys are `path.k[i]`.
@@ -657,7 +694,7 @@ fn basic(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Basic {
         Some(s) => s.text.to_owned(),
         None => d.name,
     };
-    let threads = match t.uint(cx, "threads", DEFAULT_THREADS as u64, 4096) {
+    let threads = match t.uint(cx, "threads", DEFAULT_THREADS as u64, 0..=4096) {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n as usize,
     };
@@ -682,7 +719,7 @@ fn basic(cx: &mut Cx<'_>, t: &Tbl<'_, '_>) -> Basic {
             cx,
             "upstream_keepalive_pool_size",
             DEFAULT_UPSTREAM_KEEPALIVE_POOL_SIZE as u64,
-            u64::from(u32::MAX),
+            0..=u64::from(u32::MAX),
         ) as usize,
         pid_file: t.path(cx, "pid_file", DEFAULT_PID_FILE),
         upgrade_sock: t.path(cx, "upgrade_sock", DEFAULT_UPGRADE_SOCK),
@@ -788,7 +825,7 @@ fn upstream(cx: &mut Cx<'_>, name: &str, t: &Tbl<'_, '_>) -> Upstream {
         verify_cert: t.bool(cx, "verify_cert", DEFAULT_VERIFY_CERT),
         ca_file: t.file(cx, "ca_file", FileKind::Ca),
         alpn,
-        retries: t.uint(cx, "retries", u64::from(DEFAULT_RETRIES), 100) as u32,
+        retries: t.uint(cx, "retries", u64::from(DEFAULT_RETRIES), 0..=100) as u32,
     }
 }
 
@@ -896,11 +933,11 @@ fn location(
         response_set_headers: opt_headers(cx, t, "response_set_headers"),
         response_add_headers: opt_headers(cx, t, "response_add_headers"),
         response_remove_headers: opt_header_names(cx, t, "response_remove_headers"),
-        weight: match t.uint(cx, "weight", 0, u64::from(u32::MAX)) {
+        weight: match t.uint(cx, "weight", 0, 0..=u64::from(u32::MAX)) {
             0 => None,
             n => Some(n as u32),
         },
-        client_max_body_size: t.size(cx, "client_max_body_size"),
+        client_max_body_size: t.size(cx, "client_max_body_size", 0),
         plugins: plugin_refs(cx, t, plugins),
     }
 }
@@ -1002,37 +1039,14 @@ fn server(
             None
         }
     });
-    let max_header_size = match t.size(cx, "max_header_size") {
-        Some(0) => {
-            let at = t.get("max_header_size").map_or(0, |v| v.span().start);
-            cx.error(at, &t.key("max_header_size"), "must be more than 0, e.g. \"64kb\"");
-            DEFAULT_MAX_HEADER_SIZE
-        }
-        Some(n) => n,
-        None => DEFAULT_MAX_HEADER_SIZE,
-    };
-    let max_header_count = match t.uint(
+    let max_header_size = t.size(cx, "max_header_size", 1).unwrap_or(DEFAULT_MAX_HEADER_SIZE);
+    let max_header_count = t.uint(
         cx,
         "max_header_count",
         DEFAULT_MAX_HEADER_COUNT as u64,
-        MAX_HEADER_COUNT_LIMIT as u64,
-    ) {
-        0 => {
-            let at = t.get("max_header_count").map_or(0, |v| v.span().start);
-            cx.error(at, &t.key("max_header_count"), "must be more than 0, e.g. 100");
-            DEFAULT_MAX_HEADER_COUNT
-        }
-        n => n as usize,
-    };
-    let max_uri_size = match t.size(cx, "max_uri_size") {
-        Some(0) => {
-            let at = t.get("max_uri_size").map_or(0, |v| v.span().start);
-            cx.error(at, &t.key("max_uri_size"), "must be more than 0, e.g. \"8kb\"");
-            DEFAULT_MAX_URI_SIZE
-        }
-        Some(n) => n,
-        None => DEFAULT_MAX_URI_SIZE,
-    };
+        1..=MAX_HEADER_COUNT_LIMIT as u64,
+    ) as usize;
+    let max_uri_size = t.size(cx, "max_uri_size", 1).unwrap_or(DEFAULT_MAX_URI_SIZE);
     Server {
         name: name.to_owned(),
         addrs,
@@ -1064,7 +1078,7 @@ fn server(
             cx,
             "max_connections",
             DEFAULT_MAX_CONNECTIONS as u64,
-            u64::from(u32::MAX),
+            0..=u64::from(u32::MAX),
         ) as usize,
         proxy_set_headers: headers(cx, t, "proxy_set_headers"),
         proxy_add_headers: headers(cx, t, "proxy_add_headers"),
@@ -1072,7 +1086,7 @@ fn server(
         response_set_headers: headers(cx, t, "response_set_headers"),
         response_add_headers: headers(cx, t, "response_add_headers"),
         response_remove_headers: header_names(cx, t, "response_remove_headers"),
-        client_max_body_size: t.size(cx, "client_max_body_size").filter(|n| *n > 0),
+        client_max_body_size: t.size(cx, "client_max_body_size", 0).filter(|n| *n > 0),
         plugins: plugin_refs(cx, t, plugins),
     }
 }
@@ -1346,18 +1360,9 @@ fn admin(
             cx.resolve(&format!("{file}{DEFAULT_ADMIN_HISTORY_SUFFIX}"))
         }
     };
-    let history_size = match t.uint(cx, "history_size", DEFAULT_ADMIN_HISTORY_SIZE as u64, 10_000) {
-        0 => {
-            let at = t.get("history_size").map_or(0, |v| v.span().start);
-            cx.error(
-                at,
-                &t.key("history_size"),
-                "must be at least 1 (every change keeps the version it replaces, for rollback)",
-            );
-            DEFAULT_ADMIN_HISTORY_SIZE
-        }
-        n => n as usize,
-    };
+    // At least 1: every change keeps the version it replaces, for rollback.
+    let history_size =
+        t.uint(cx, "history_size", DEFAULT_ADMIN_HISTORY_SIZE as u64, 1..=10_000) as usize;
     let Some(s) = t.string(cx, "addr") else {
         if t.get("addr").is_none() {
             cx.error(

@@ -250,7 +250,13 @@ fn durations_need_units() {
     );
     assert_has(&e, 3, 21, "servers.s.keepalive_timeout", "write \"60s\"");
     assert_has(&e, 4, 23, "servers.s.header_read_timeout", "lacks a unit");
-    assert_has(&e, 5, 19, "servers.s.max_header_size", "must be more than 0");
+    assert_has(
+        &e,
+        5,
+        19,
+        "servers.s.max_header_size",
+        "expected a whole number of at least 1, found 0",
+    );
 }
 
 #[test]
@@ -259,10 +265,65 @@ fn request_limits_are_checked() {
         "[servers.s]\naddr = \"127.0.0.1:7000\"\nmax_header_count = 300\nmax_uri_size = 0\n\
          [servers.t]\naddr = \"127.0.0.1:7001\"\nmax_header_count = 0\nmax_uri_size = \"8 parsecs\"\n",
     );
-    assert_has(&e, 3, 20, "servers.s.max_header_count", "from 0 to 256");
-    assert_has(&e, 4, 16, "servers.s.max_uri_size", "must be more than 0");
-    assert_has(&e, 7, 20, "servers.t.max_header_count", "must be more than 0");
+    assert_has(&e, 3, 20, "servers.s.max_header_count", "from 1 to 256");
+    assert_has(&e, 4, 16, "servers.s.max_uri_size", "at least 1");
+    assert_has(&e, 7, 20, "servers.t.max_header_count", "from 1 to 256");
     assert_has(&e, 8, 18, "servers.t.max_uri_size", "unknown size unit");
+}
+
+/// A whole-number key states the range it takes: its minimum is the one it names, so a
+/// value the message calls valid is never refused (`max_header_count = 0` used to be
+/// refused with "must be more than 0" while 300 was told "from 0 to 256").
+#[test]
+fn range_messages_name_the_minimum_each_key_takes() {
+    let message = |key: &str, value: &str| {
+        let (table, head) = if key == "history_size" {
+            ("admin", "[admin]\naddr = \"127.0.0.1:6190\"\n".to_owned())
+        } else {
+            ("servers.s", "[servers.s]\naddr = \"127.0.0.1:7000\"\n".to_owned())
+        };
+        let e = errors(&format!("{head}{key} = {value}\n"));
+        assert_eq!(e.len(), 1, "{key} = {value}: {e:?}");
+        assert_eq!(e[0].key, format!("{table}.{key}"));
+        e[0].message.clone()
+    };
+    for value in ["0", "300", "-1"] {
+        assert_eq!(
+            message("max_header_count", value),
+            format!("expected a whole number from 1 to 256, found {value}")
+        );
+    }
+    for value in ["0", "10001"] {
+        assert_eq!(
+            message("history_size", value),
+            format!("expected a whole number from 1 to 10000, found {value}")
+        );
+    }
+    for key in ["max_header_size", "max_uri_size"] {
+        for value in ["0", "-5"] {
+            assert_eq!(
+                message(key, value),
+                format!("expected a whole number of at least 1, found {value}")
+            );
+        }
+        assert_eq!(message(key, "\"0kb\""), "expected a size of at least 1 byte, found \"0kb\"");
+    }
+    // Keys where 0 is a value keep their range from 0.
+    assert_eq!(
+        message("max_connections", "-1"),
+        "expected a whole number from 0 to 4294967295, found -1"
+    );
+    // The values the messages name are taken.
+    let ok = crate::util::ok(
+        "[servers.s]\naddr = \"127.0.0.1:7000\"\nmax_header_count = 1\nmax_header_size = 1\n\
+         max_uri_size = \"1b\"\n[servers.t]\naddr = \"127.0.0.1:7001\"\nmax_header_count = 256\n\
+         [admin]\naddr = \"127.0.0.1:6190\"\nhistory_size = 1\n",
+    )
+    .config;
+    let counts: Vec<usize> = ok.servers.iter().map(|s| s.max_header_count).collect();
+    assert_eq!(counts, [1, 256]);
+    assert_eq!((ok.servers[0].max_header_size, ok.servers[0].max_uri_size), (1, 1));
+    assert_eq!(ok.admin.expect("admin").history_size, 1);
 }
 
 #[test]
@@ -290,7 +351,7 @@ fn caller_checks_report_with_the_other_errors_at_the_value() {
 fn admin_history_keys() {
     use crate::util::ok;
     let e = errors("[admin]\naddr = \"127.0.0.1:6190\"\nhistory_size = 0\nhistory_dir = 3\n");
-    assert_has(&e, 3, 16, "admin.history_size", "must be at least 1");
+    assert_has(&e, 3, 16, "admin.history_size", "from 1 to 10000, found 0");
     assert_has(&e, 4, 15, "admin.history_dir", "expected a string, found integer");
     assert_eq!(e.len(), 2);
     let c =
