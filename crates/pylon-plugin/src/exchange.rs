@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
-use crate::br::BrotliEncoder;
+use crate::{br::BrotliEncoder, zst::ZstdEncoder};
 
 /// The downstream request as the plugins see it in the request phase.
 #[derive(Debug, Clone, Copy)]
@@ -145,9 +145,9 @@ pub struct State {
     /// `compression`'s choice from `Accept-Encoding`: `Some(None)` = nothing acceptable
     /// (or HEAD), `Some(Some(i))` = coding `i`.
     pub(crate) compression: Option<Option<usize>>,
-    /// The brotli encoder of this response, when `compression` chose `br` for it (boxed:
-    /// requests without it keep a small state).
-    pub(crate) brotli: Option<Box<BrotliEncoder>>,
+    /// The encoder of this response's body, when `compression` chose a coding Pylon runs
+    /// itself (`br`, `zstd`) for it (boxed: requests without it keep a small state).
+    pub(crate) encoder: Option<Box<BodyEncoder>>,
     /// In-flight counts held until the request ends (`limit`'s `concurrent`).
     pub(crate) inflight: Vec<pingora_limits::inflight::Guard>,
     /// Headers to add to the response.
@@ -164,25 +164,26 @@ impl State {
 
     /// The response body phase (`response_body_filter`, and the body of a response the
     /// proxy writes itself): when the response phase chose a coding Pylon runs itself
-    /// (brotli), replaces `body` with its encoding so far; `end_of_stream` ends the encoded
-    /// stream, so the last chunk carries its end. An empty result becomes `None` (nothing
-    /// to send yet). Without such a coding, does nothing (one branch).
+    /// (brotli, zstd), replaces `body` with its encoding so far; `end_of_stream` ends the
+    /// encoded stream, so the last chunk carries its end. An empty result becomes `None`
+    /// (nothing to send yet). Without such a coding, does nothing (one branch).
     ///
     /// # Errors
-    /// The encoder's I/O error (writing into memory: not expected in practice).
+    /// The encoder's error: for zstd also a body longer or shorter than the
+    /// `Content-Length` it was announced with (it must not end as a complete stream).
     pub fn response_body(
         &mut self,
         body: &mut Option<Bytes>,
         end_of_stream: bool,
     ) -> std::io::Result<()> {
-        let Some(encoder) = self.brotli.as_mut() else { return Ok(()) };
+        let Some(encoder) = self.encoder.as_mut() else { return Ok(()) };
         let mut out = match body.as_deref() {
             Some(input) if !input.is_empty() => encoder.encode(input)?,
             _ => Bytes::new(),
         };
         if end_of_stream {
-            if let Some(encoder) = self.brotli.take() {
-                let tail = encoder.finish();
+            if let Some(encoder) = self.encoder.take() {
+                let tail = encoder.finish()?;
                 out = if out.is_empty() { tail } else { [out, tail].concat().into() };
             }
         }
@@ -206,10 +207,42 @@ impl State {
         mask_query(query, &self.credential_query)
     }
 
-    /// Whether this response's body is encoded by [`State::response_body`] (the response
-    /// phase chose brotli for it and its end has not been written yet).
-    pub fn encodes_body(&self) -> bool {
-        self.brotli.is_some()
+    /// The coding [`State::response_body`] encodes this response's body with (`"br"` or
+    /// `"zstd"`: the response phase chose it and its end has not been written yet).
+    pub fn body_coding(&self) -> Option<&'static str> {
+        self.encoder.as_deref().map(BodyEncoder::coding)
+    }
+}
+
+/// A body encoder Pylon runs itself (see [`State::response_body`]).
+#[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "State holds it boxed as a whole")]
+pub(crate) enum BodyEncoder {
+    Brotli(BrotliEncoder),
+    Zstd(ZstdEncoder),
+}
+
+impl BodyEncoder {
+    /// The `Content-Encoding` token.
+    fn coding(&self) -> &'static str {
+        match self {
+            BodyEncoder::Brotli(_) => "br",
+            BodyEncoder::Zstd(_) => "zstd",
+        }
+    }
+
+    fn encode(&mut self, input: &[u8]) -> std::io::Result<Bytes> {
+        match self {
+            BodyEncoder::Brotli(e) => e.encode(input),
+            BodyEncoder::Zstd(e) => e.encode(input),
+        }
+    }
+
+    fn finish(self) -> std::io::Result<Bytes> {
+        match self {
+            BodyEncoder::Brotli(e) => Ok(e.finish()),
+            BodyEncoder::Zstd(e) => e.finish(),
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! chain from its pingora phases: [`Chain::request`] in `request_filter` (after the
 //! location is chosen), [`Chain::upstream_request`] in `upstream_request_filter`,
 //! [`Chain::response`] in `response_filter`, [`State::response_body`] in
-//! `response_body_filter` (brotli bodies). A location without plugins has an empty chain
+//! `response_body_filter` (brotli and zstd bodies). A location without plugins has an empty chain
 //! and a [`State`] that allocates nothing.
 //!
 //! ```
@@ -51,6 +51,7 @@ mod net;
 mod plugin;
 mod secret;
 mod spec;
+mod zst;
 
 pub use exchange::{Reply, ReplyBody, Request, State, Verdict, mask_query};
 pub use kinds::request_id::{DEFAULT_REQUEST_ID_HEADER, new_request_id};

@@ -10,7 +10,7 @@
 //! | `fail_to_connect` | retry on another peer up to `retries` |
 //! | `upstream_request_filter` | rewrite (query kept), request header program |
 //! | `response_filter` | response header program, plugins' response step |
-//! | `response_body_filter` | plugins' body encoding (brotli) |
+//! | `response_body_filter` | plugins' body encoding (brotli, zstd) |
 //! | `fail_to_proxy` | the error page (502/503/504/4xx) |
 //! | `logging` | counters and the access-log line |
 
@@ -209,10 +209,10 @@ impl PylonHttp {
             framing::linger_h2(session).await;
             return Ok(());
         }
-        // A body a plugin encodes (brotli) is whole here: send its encoded length.
-        let body = if ctx.plugins.encodes_body()
-            && resp.headers.get(http::header::CONTENT_ENCODING).is_some_and(|v| v == "br")
-        {
+        // A body a plugin encodes (brotli, zstd) is whole here: send its encoded length.
+        let body = if ctx.plugins.body_coding().is_some_and(|coding| {
+            resp.headers.get(http::header::CONTENT_ENCODING).is_some_and(|v| v == coding)
+        }) {
             let mut encoded = Some(body);
             ctx.plugins
                 .response_body(&mut encoded, true)

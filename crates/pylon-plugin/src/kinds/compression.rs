@@ -1,7 +1,9 @@
 //! `kind = "compression"`: gzip, brotli and zstd response compression by
-//! `Accept-Encoding` q-values. gzip and zstd are done by pingora's own compression module
-//! (enabled per request); brotli by Pylon's streaming encoder (`crate::br`, the `brotli`
-//! crate), because pingora 0.9.1's never ends its stream.
+//! `Accept-Encoding` q-values. gzip is done by pingora's own compression module (enabled
+//! per request); brotli and zstd by Pylon's streaming encoders: brotli (`crate::br`, the
+//! `brotli` crate) because pingora 0.9.1's never ends its stream, zstd (`crate::zst`) because
+//! pingora's sets its encoder up for a body of unknown size, which costs several times the
+//! compressing of a small body (ours is told the `Content-Length`).
 //!
 //! ```toml
 //! [plugins.squeeze]
@@ -38,9 +40,10 @@ use pingora_http::{RequestHeader, ResponseHeader};
 
 use crate::{
     br::BrotliEncoder,
-    exchange::{Request, State, Verdict},
+    exchange::{BodyEncoder, Request, State, Verdict},
     plugin::{Phases, Plugin, add_vary},
     spec::{Options, Value},
+    zst::ZstdEncoder,
 };
 
 pub(crate) const OPTIONS: &[&str] =
@@ -92,12 +95,11 @@ impl Coding {
         }
     }
 
-    /// pingora's algorithm, for the codings its module runs (brotli is Pylon's own).
+    /// pingora's algorithm, for the coding its module runs (brotli and zstd are Pylon's own).
     fn algorithm(self) -> Option<Algorithm> {
         match self {
             Coding::Gzip => Some(Algorithm::Gzip),
-            Coding::Zstd => Some(Algorithm::Zstd),
-            Coding::Brotli => None,
+            Coding::Brotli | Coding::Zstd => None,
         }
     }
 
@@ -427,14 +429,25 @@ impl Plugin for Compression {
         let coding = Coding::from_index(i);
         let level = self.levels[index(coding)];
         let Some(algorithm) = coding.algorithm() else {
-            // brotli: Pylon's own encoder, fed by the body phase (`State::response_body`).
+            // brotli and zstd: Pylon's own encoders, sized by the body's length when it is
+            // known, fed by the body phase (`State::response_body`).
             let len = response
                 .headers
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
+            let encoder = match coding {
+                Coding::Zstd => match ZstdEncoder::new(level, len) {
+                    Ok(e) => BodyEncoder::Zstd(e),
+                    Err(e) => {
+                        tracing::warn!("compression: zstd encoder not created ({e}): sent as is");
+                        return;
+                    }
+                },
+                _ => BodyEncoder::Brotli(BrotliEncoder::new(level, len)),
+            };
             encoding_headers(response, coding);
-            state.brotli = Some(Box::new(BrotliEncoder::new(level, len)));
+            state.encoder = Some(Box::new(encoder));
             return;
         };
         let Some(module) = modules.and_then(|m| m.get_mut::<ResponseCompression>()) else {
@@ -617,7 +630,7 @@ mod tests {
         assert_eq!(h("transfer-encoding").as_deref(), Some("chunked"));
         assert_eq!(h("etag").as_deref(), Some("W/\"abc\""));
         assert_eq!(h("vary").as_deref(), Some("Accept-Encoding"));
-        assert!(state.encodes_body());
+        assert_eq!(state.body_coding(), Some("br"));
         let mut out = Vec::new();
         let chunks: Vec<&[u8]> = body.chunks(5000).collect();
         for (i, chunk) in chunks.iter().enumerate() {
@@ -629,7 +642,7 @@ mod tests {
         let mut end = None;
         state.response_body(&mut end, true).unwrap();
         out.extend_from_slice(&end.expect("the end of the stream"));
-        assert!(!state.encodes_body(), "the encoder is gone once the stream ended");
+        assert!(state.body_coding().is_none(), "the encoder is gone once the stream ended");
         let mut decoded = Vec::new();
         std::io::Read::read_to_end(&mut brotli::Decompressor::new(&out[..], 4096), &mut decoded)
             .unwrap();
@@ -662,7 +675,7 @@ mod tests {
         let mut state = choose_for(&c, "HEAD", "br");
         let mut r = resp(200, &[html]);
         c.response(&mut state, &mut r, None);
-        assert!(!state.encodes_body() && r.headers.get("content-encoding").is_none());
+        assert!(state.body_coding().is_none() && r.headers.get("content-encoding").is_none());
         assert!(r.headers.get("vary").is_some());
         // Ineligible responses: no encoder, headers untouched.
         for headers in [
@@ -674,14 +687,14 @@ mod tests {
             let mut state = choose_for(&c, "GET", "br");
             let mut r = resp(200, &headers);
             c.response(&mut state, &mut r, None);
-            assert!(!state.encodes_body(), "{headers:?}");
+            assert!(state.body_coding().is_none(), "{headers:?}");
             assert!(r.headers.get("transfer-encoding").is_none());
         }
         for status in [101, 204, 206, 304] {
             let mut state = choose_for(&c, "GET", "br");
             let mut r = resp(status, &[html]);
             c.response(&mut state, &mut r, None);
-            assert!(!state.encodes_body(), "{status}");
+            assert!(state.body_coding().is_none(), "{status}");
         }
         // Without a brotli choice, the body phase leaves bodies alone.
         let mut state = choose_for(&c, "GET", "identity");
