@@ -64,16 +64,19 @@ pub(crate) fn reply(page: &ErrorPage, reply: Reply) -> (ResponseHeader, Bytes) {
 }
 
 /// The query as the access log shows it: the credentials the plugins read masked
-/// ([`State::query_for_log`]), and the parameters named in `unseen` too (the credential
-/// names of the whole config, for a request no location's plugins saw).
+/// ([`State::query_for_log`]), and the parameters named in `names` too (the credential
+/// names of the whole config: a request may carry one that no plugin read).
 pub(crate) fn query_for_log<'q>(
     state: &State,
     query: &'q str,
-    unseen: &[String],
+    names: &[String],
 ) -> std::borrow::Cow<'q, str> {
     match state.query_for_log(query) {
-        std::borrow::Cow::Borrowed(q) => pylon_plugin::mask_query(q, unseen),
-        masked => masked,
+        std::borrow::Cow::Borrowed(q) => pylon_plugin::mask_query(q, names),
+        std::borrow::Cow::Owned(q) => match pylon_plugin::mask_query(&q, names) {
+            std::borrow::Cow::Owned(both) => std::borrow::Cow::Owned(both),
+            std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Owned(q),
+        },
     }
 }
 
@@ -100,7 +103,7 @@ mod tests {
         );
         assert_eq!(mask_target("/k?page=1", &names), None);
         assert_eq!(mask_target("/k", &names), None);
-        // `unseen` names are masked on top of what the plugins read (nothing here).
+        // The config's names are masked on top of what the plugins read (nothing here).
         let state = State::default();
         assert_eq!(query_for_log(&state, "api_key=s&x=1", &names), "api_key=***&x=1");
         assert_eq!(query_for_log(&state, "api_key=s&x=1", &[]), "api_key=s&x=1");

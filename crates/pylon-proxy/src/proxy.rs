@@ -736,11 +736,12 @@ impl ProxyHttp for PylonHttp {
         let raw = ctx.target_refused.then(|| String::from_utf8_lossy(req.raw_path()));
         let refused = ctx.refused.as_ref().map(|r| r.target.as_str()).or(raw.as_deref());
         // Credentials in the query are masked: those a plugin read (`key_auth`, `jwt`), and
-        // for a request no location's plugins saw (refused before routing, no location),
-        // every parameter any `key_auth`/`jwt` of the config reads.
-        let unseen = if ctx.location.is_none() { &server.query_credentials[..] } else { &[] };
-        let masked_target = refused.and_then(|t| crate::plugins::mask_target(t, unseen));
-        let query = req.uri.query().map(|q| crate::plugins::query_for_log(&ctx.plugins, q, unseen));
+        // every parameter any `key_auth`/`jwt` of the config reads, whether or not a plugin
+        // saw this request (refused before routing, no location, a location without such a
+        // plugin, or an earlier plugin that answered before the one that reads it).
+        let names = &server.query_credentials[..];
+        let masked_target = refused.and_then(|t| crate::plugins::mask_target(t, names));
+        let query = req.uri.query().map(|q| crate::plugins::query_for_log(&ctx.plugins, q, names));
         // `{request}` is the request line as received, except for a request the front door
         // refused (logged from what it could read of it) and one whose target holds a masked
         // credential (rebuilt from the parts, so the credential stays out of the log).

@@ -58,8 +58,8 @@ pub(crate) struct ServerRt {
     /// The request-head limits (`max_header_size`, `max_header_count`, `max_uri_size`).
     pub(crate) limits: crate::framing::Limits,
     /// Every query parameter a `key_auth` or `jwt` plugin anywhere in the config reads a
-    /// credential from (sorted, no repeats): masked in the access log of a request that no
-    /// location's plugins saw (refused before routing, no location matched).
+    /// credential from (sorted, no repeats): masked in the access log of every request,
+    /// whether or not a plugin read it.
     pub(crate) query_credentials: Arc<[String]>,
 }
 
