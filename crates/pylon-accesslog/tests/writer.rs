@@ -182,3 +182,59 @@ fn handles_are_send_sync_and_cheap_to_clone() {
     fn check<T: Send + Sync + Clone + std::fmt::Debug + 'static>() {}
     check::<LogWriter>();
 }
+
+/// An output that records what reaches it and how often it is flushed.
+#[derive(Clone, Default)]
+struct Counting {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    flushes: Arc<Mutex<usize>>,
+}
+
+impl std::io::Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes.lock().expect("bytes").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        *self.flushes.lock().expect("flushes") += 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_steady_stream_is_written_in_batches_and_a_lone_line_promptly() {
+    let out = Counting::default();
+    let writer = LogWriter::from_writer(out.clone(), 16 * 1024);
+    // One line every ~20 µs for ~40 ms, the pace of a busy proxy: the writer thread takes
+    // them in batches (one flush per batch, batches at least 2 ms apart), it is not woken
+    // for each line.
+    let start = Instant::now();
+    let mut sent = 0;
+    while start.elapsed() < std::time::Duration::from_millis(40) {
+        writer.write_line(format!("line {sent}").as_bytes());
+        sent += 1;
+        let pace = Instant::now();
+        while pace.elapsed() < std::time::Duration::from_micros(20) {
+            std::hint::spin_loop();
+        }
+    }
+    let elapsed_ms = start.elapsed().as_millis() as usize;
+    assert!(writer.flush_blocking(PATIENCE));
+    let flushes = *out.flushes.lock().expect("flushes");
+    assert!(
+        flushes <= elapsed_ms / 2 + 3,
+        "{flushes} flushes for {sent} lines in {elapsed_ms} ms: written line by line"
+    );
+    let text = String::from_utf8(out.bytes.lock().expect("bytes").clone()).expect("utf8");
+    let expected: Vec<String> = (0..sent).map(|i| format!("line {i}")).collect();
+    assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+
+    // Idle again: one more line reaches the output on its own, without a flush request.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    writer.write_line(b"alone");
+    let deadline = Instant::now() + PATIENCE;
+    while !out.bytes.lock().expect("bytes").ends_with(b"alone\n") {
+        assert!(Instant::now() < deadline, "a lone line was never written");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
