@@ -179,23 +179,7 @@ fn decode_basic_user(header: &[u8], out: &mut Vec<u8>) -> Option<()> {
 /// Append `bytes` as nginx writes a variable into an access log: control bytes, `"`, `\`,
 /// DEL and every byte outside ASCII as `\xHH`.
 fn escape_nginx_into(out: &mut Vec<u8>, bytes: &[u8]) {
-    if bytes.is_ascii() && is_clean(bytes) {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in bytes {
-        if needs_escape(b) || !b.is_ascii() {
-            out.extend_from_slice(&[
-                b'\\',
-                b'x',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ]);
-        } else {
-            out.push(b);
-        }
-    }
+    escape_hex_into(out, bytes, true);
 }
 
 /// Does this byte have to be written as `\xHH`? Control characters, DEL, `"` and `\`.
@@ -208,13 +192,20 @@ fn needs_escape(b: u8) -> bool {
 /// client cannot end a quoted field or start a new log line. Other bytes, UTF-8 included,
 /// are copied as they are.
 pub(crate) fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
-    if is_clean(bytes) {
+    escape_hex_into(out, bytes, false);
+}
+
+/// Append `bytes` with every byte [`needs_escape`] names (and, when `non_ascii`, every byte
+/// outside ASCII) written as `\xHH`; clean values are copied in one go.
+#[inline]
+fn escape_hex_into(out: &mut Vec<u8>, bytes: &[u8], non_ascii: bool) {
+    if (!non_ascii || bytes.is_ascii()) && is_clean(bytes) {
         out.extend_from_slice(bytes);
         return;
     }
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in bytes {
-        if needs_escape(b) {
+        if needs_escape(b) || (non_ascii && !b.is_ascii()) {
             out.extend_from_slice(&[
                 b'\\',
                 b'x',

@@ -84,13 +84,7 @@ mod tests {
     use std::io::Read as _;
 
     use super::*;
-
-    fn text(n: usize) -> Vec<u8> {
-        (0..n)
-            .map(|i| format!("{i:06} the quick brown fox jumps over the lazy dog\n"))
-            .collect::<String>()
-            .into_bytes()
-    }
+    use crate::test_text as text;
 
     /// Strict decoding: fails on a stream that does not end with its last meta-block.
     fn decode(body: &[u8]) -> std::io::Result<Vec<u8>> {

@@ -53,6 +53,15 @@ mod secret;
 mod spec;
 mod zst;
 
+/// `n` numbered lines of compressible English text: the encoders' test bodies.
+#[cfg(test)]
+fn test_text(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| format!("{i:06} the quick brown fox jumps over the lazy dog\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
 pub use exchange::{Reply, ReplyBody, Request, State, Verdict, mask_query};
 pub use kinds::request_id::{DEFAULT_REQUEST_ID_HEADER, new_request_id};
 pub use kinds::{

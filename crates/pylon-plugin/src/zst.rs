@@ -71,13 +71,7 @@ mod tests {
     use std::io::Read as _;
 
     use super::*;
-
-    fn text(n: usize) -> Vec<u8> {
-        (0..n)
-            .map(|i| format!("{i:06} the quick brown fox jumps over the lazy dog\n"))
-            .collect::<String>()
-            .into_bytes()
-    }
+    use crate::test_text as text;
 
     /// Decodes as a browser may: windows above 2^`window_log_max` are refused.
     fn decode(body: &[u8], window_log_max: u32) -> std::io::Result<Vec<u8>> {
