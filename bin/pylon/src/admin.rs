@@ -121,6 +121,10 @@ impl pylon_proxy::AdminService for Service {
         let pylon_proxy::AdminConn { client, tls, prefix } = conn;
         self.0.serve(req, AdminConn { client, tls, prefix }).await
     }
+
+    fn session_cookie(&self) -> &str {
+        pylon_admin::COOKIE
+    }
 }
 
 /// The admin service for `handle`.

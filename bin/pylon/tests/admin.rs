@@ -436,6 +436,33 @@ async fn metrics_move_with_traffic_and_peer_health_drops() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_session_cookie_never_reaches_an_upstream() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("a").await;
+        let p = start_with_user(&dir, &up).await;
+        let mut admin = AdminClient::new(&p);
+        assert_eq!(admin.login("ops", "secret").await.status, 200);
+        let session = admin.cookie.clone().expect("session cookie");
+        // A browser sends the host's cookies to every port of it, the proxy's included.
+        let sent_kept = [
+            (format!("a=1; {session}; b=2"), vec!["a=1; b=2".to_owned()]),
+            (session.clone(), vec![]),
+            (format!("x{session}; b=2"), vec![format!("x{session}; b=2")]),
+            ("a=1".to_owned(), vec!["a=1".to_owned()]),
+        ];
+        for (sent, kept) in sent_kept {
+            let got = send(client().get(p.url("/a/x")).header("cookie", &sent)).await;
+            assert_eq!(got.status, 200, "{}", got.body);
+            assert_eq!(received(&got.json(), "cookie"), kept, "sent {sent:?}");
+        }
+        // The session still works on the admin itself.
+        assert_eq!(admin.get("/api/stats").await.status, 200);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loopback_admin_without_users_and_explain() {
     bounded(async {
         let dir = Dir::new();

@@ -32,6 +32,53 @@ pub const IMPACT_SAMPLE: usize = 1000;
 pub trait AdminService: Send + Sync + std::fmt::Debug + 'static {
     /// Answer `req` (its path without any `admin_path` prefix) from a client at `conn`.
     async fn serve(&self, req: http::Request<Bytes>, conn: AdminConn) -> http::Response<Bytes>;
+
+    /// The name of the admin's session cookie. Browsers send a host's cookies to every port
+    /// of it (RFC 6265 §8.5), so the proxy removes this cookie from every request it
+    /// forwards upstream ([`strip_cookie`]).
+    fn session_cookie(&self) -> &str;
+}
+
+/// Removes the cookie `name` from the `Cookie` fields of `req` (RFC 6265 §5.4: `name=value`
+/// pairs joined by `"; "`; h2 clients may send one field per pair), dropping a field it
+/// leaves empty. Fields without the name are not touched; a request with no cookies costs a
+/// header lookup.
+pub(crate) fn strip_cookie(req: &mut pingora::http::RequestHeader, name: &str) {
+    let holds = |value: &http::HeaderValue| {
+        value
+            .as_bytes()
+            .windows(name.len() + 1)
+            .any(|w| w.starts_with(name.as_bytes()) && w[name.len()] == b'=')
+    };
+    if !req.headers.get_all(http::header::COOKIE).iter().any(holds) {
+        return;
+    }
+    let kept: Vec<Vec<u8>> = req
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .map(|value| {
+            let pairs = value.as_bytes().split(|&b| b == b';').map(<[u8]>::trim_ascii);
+            let mut out = Vec::with_capacity(value.len());
+            for pair in pairs.filter(|p| !p.is_empty()) {
+                let pair_name = pair.split(|&b| b == b'=').next().unwrap_or_default();
+                if pair_name != name.as_bytes() {
+                    if !out.is_empty() {
+                        out.extend_from_slice(b"; ");
+                    }
+                    out.extend_from_slice(pair);
+                }
+            }
+            out
+        })
+        .collect();
+    req.remove_header(&http::header::COOKIE);
+    for value in kept.into_iter().filter(|v| !v.is_empty()) {
+        // The bytes are a subset of a valid field value.
+        if let Ok(value) = http::HeaderValue::from_bytes(&value) {
+            let _ = req.append_header(http::header::COOKIE, value);
+        }
+    }
 }
 
 /// Where an admin request came from.
@@ -553,5 +600,32 @@ mod tests {
         assert!(!under_prefix("/pylon-adminx", "/pylon-admin"));
         assert!(!under_prefix("/pylon", "/pylon-admin"));
         assert!(!under_prefix("/x/pylon-admin", "/pylon-admin"));
+    }
+
+    #[test]
+    fn strip_cookie_removes_only_that_cookie() {
+        let cases: [(&[&str], &[&str]); 7] = [
+            (&["a=1; s=x; b=2"], &["a=1; b=2"]),
+            (&["s=x"], &[]),
+            (&["s=x;a=1"], &["a=1"]),
+            (&["a=1", "s=x", "b=2"], &["a=1", "b=2"]),
+            (&["xs=1; s2=2; a=s=3"], &["xs=1; s2=2; a=s=3"]),
+            (&["a=1"], &["a=1"]),
+            (&[], &[]),
+        ];
+        for (sent, kept) in cases {
+            let mut req = pingora::http::RequestHeader::build("GET", b"/", None).expect("req");
+            for v in sent {
+                req.append_header(http::header::COOKIE, *v).expect("cookie");
+            }
+            strip_cookie(&mut req, "s");
+            let got: Vec<&str> = req
+                .headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .map(|v| v.to_str().expect("ascii"))
+                .collect();
+            assert_eq!(got, kept, "{sent:?}");
+        }
     }
 }

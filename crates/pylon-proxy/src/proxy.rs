@@ -607,6 +607,9 @@ impl ProxyHttp for PylonHttp {
         if !location.plugins.is_empty() {
             location.plugins.upstream_request(&ctx.plugins, upstream_request);
         }
+        if let Some(admin) = self.shared.admin.get() {
+            crate::admin::strip_cookie(upstream_request, admin.session_cookie());
+        }
         Ok(())
     }
 
