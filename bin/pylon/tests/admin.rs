@@ -436,6 +436,68 @@ async fn metrics_move_with_traffic_and_peer_health_drops() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applies_that_cannot_take_effect_are_refused_and_hand_edits_are_applied() {
+    bounded(async {
+        let dir = Dir::new();
+        let a = Upstream::start("a").await;
+        let p = start_with_user(&dir, &a).await;
+        let c = client();
+        let mut admin = AdminClient::new(&p);
+        assert_eq!(admin.login("ops", "secret").await.status, 200);
+        let (text, etag) = admin.config().await;
+
+        // A listener on a port another process holds: 422 naming the key, the file put
+        // back, the running servers untouched (no successor left waiting for the port).
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let busy_port = busy.local_addr().expect("addr").port();
+        let web = format!("addr = \"127.0.0.1:{}\"", p.ports[0]);
+        assert!(text.contains(&web), "{text}");
+        let moved = text.replace(&web, &format!("addr = \"127.0.0.1:{busy_port}\""));
+        let got = admin.put(&moved, Some(&etag)).await;
+        assert_eq!(got.status, 422, "{}", got.body);
+        let err = &got.json()["errors"][0];
+        assert_eq!(err["key"], "servers.web.addr", "{}", got.body);
+        assert!(err["message"].as_str().is_some_and(|m| m.contains("cannot listen on")), "{err}");
+        assert_eq!(std::fs::read_to_string(&p.config).expect("config"), text);
+        assert_eq!(get(&c, &p.url("/ping"), None).await.body, "pong");
+        assert!(!p.stderr_text().contains("successor started"), "{}", p.stderr_text());
+        drop(busy);
+
+        // An error-log file in a directory that does not exist: refused before a successor
+        // would die opening it.
+        let missing = dir.join("no-such-dir").join("error.log");
+        let logged = text.replacen(
+            "[basic]\n",
+            &format!("[basic]\nlog_file = {}\n", q(&missing.display().to_string())),
+            1,
+        );
+        assert_ne!(logged, text);
+        let got = admin.put(&logged, Some(&etag)).await;
+        assert_eq!(got.status, 422, "{}", got.body);
+        assert_eq!(got.json()["errors"][0]["key"], "basic.log_file", "{}", got.body);
+        let logged_path = dir.join("logged.toml");
+        std::fs::write(&logged_path, &logged).expect("write");
+        let (code, _, err) = pylon_cmd(&["check", "-c", &logged_path.display().to_string()]).await;
+        assert_eq!(code, 1, "check refuses it too: {err}");
+        assert!(err.contains("basic.log_file"), "{err}");
+
+        // The file edited by hand and not reloaded: applying that same text is a real apply
+        // (the running routes change), not "unchanged".
+        let edited = text.replace("path = \"/a\"", "path = \"/z\"");
+        std::fs::write(&p.config, &edited).expect("hand edit");
+        let (on_disk, disk_etag) = admin.config().await;
+        assert_eq!(on_disk, edited);
+        assert_eq!(get(&c, &p.url("/z/x"), None).await.status, 404, "not reloaded yet");
+        let got = admin.put(&edited, Some(&disk_etag)).await;
+        assert_eq!(got.status, 200, "{}", got.body);
+        assert_eq!(got.json()["unchanged"], false, "{}", got.body);
+        assert_eq!(get(&c, &p.url("/z/x"), None).await.upstream(), "a");
+        assert_eq!(get(&c, &p.url("/a/x"), None).await.status, 404);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_session_cookie_never_reaches_an_upstream() {
     bounded(async {
         let dir = Dir::new();

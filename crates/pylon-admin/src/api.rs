@@ -546,7 +546,9 @@ async fn apply(
     }
     let new_version = backend.version_of(text);
     let client = client_ip(&who.conn);
-    if text == current {
+    // Unchanged only when the text is both the file and what runs: a file edited by hand
+    // and not reloaded is applied (reloaded) even though the text equals it.
+    if text == current && backend.version_of(text) == backend.running().version {
         let mut resp =
             (no_store(), Json(json!({ "etag": new_version, "previous": current_version, "unchanged": true, "upgrade": false, "plan": plan })))
                 .into_response();

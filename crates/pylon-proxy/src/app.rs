@@ -2,6 +2,7 @@
 //! one supervisor background service (runtime build, health checks, reloads).
 
 use std::{
+    net::SocketAddr,
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
@@ -134,6 +135,12 @@ impl Shared {
         };
         let current = self.runtime.load_full();
         let listeners_changed = listener_summary(&current.config) != listener_summary(&config);
+        if listeners_changed {
+            let busy = unbindable(&current.config, &config);
+            if !busy.is_empty() {
+                return Err(busy);
+            }
+        }
         let (old, new) = (&current.config.basic, &config.basic);
         // What only a new process can change: its runtimes and its log subscriber.
         let process_changed = old.threads != new.threads
@@ -163,6 +170,30 @@ impl Shared {
         }
         Ok(Reloaded { upgrade })
     }
+}
+
+/// The addresses `new` listens on whose port `current` does not hold and that cannot be
+/// bound now (another process has them, or they are not this host's). A successor would
+/// wait for them forever after the old process handed its sockets over, so such a reload is
+/// refused and nothing changes. (std binds with `SO_REUSEADDR`, as pingora does: sockets in
+/// TIME_WAIT do not count.)
+fn unbindable(current: &Config, new: &Config) -> Vec<Diagnostic> {
+    let listens = |c: &Config| -> Vec<(String, SocketAddr)> {
+        let servers = c
+            .servers
+            .iter()
+            .flat_map(|s| s.addrs.iter().map(move |a| (format!("servers.{}.addr", s.name), *a)));
+        servers.chain(c.admin.as_ref().map(|a| ("admin.addr".to_owned(), a.addr))).collect()
+    };
+    let held: Vec<u16> = listens(current).iter().map(|(_, a)| a.port()).collect();
+    listens(new)
+        .into_iter()
+        .filter(|(_, addr)| !held.contains(&addr.port()))
+        .filter_map(|(key, addr)| {
+            let e = std::net::TcpListener::bind(addr).err()?;
+            Some(new.diagnostic(&key, format!("cannot listen on {addr}: {e}")))
+        })
+        .collect()
 }
 
 /// What a hot reload cannot change in place: per server, its addresses and TLS settings,
@@ -424,6 +455,17 @@ pub(crate) async fn compile_async(config: &Config) -> Result<(), Vec<Diagnostic>
     }
     if let Err(mut e) = crate::tls::admin_resolver(config) {
         errors.append(&mut e);
+    }
+    if let Some(log_file) = &config.basic.log_file {
+        // Opened by the process that starts with this config (a successor, on a reload
+        // that adds it): a missing directory must be refused here, not kill that process.
+        let dir = log_file.parent().filter(|d| !d.as_os_str().is_empty());
+        if dir.is_some_and(|d| !d.is_dir()) {
+            errors.push(config.diagnostic(
+                "basic.log_file",
+                format!("the directory of {} does not exist", log_file.display()),
+            ));
+        }
     }
     if let Err(mut e) = Runtime::build(config.clone(), None, &Stats::default(), None).await {
         errors.append(&mut e);
