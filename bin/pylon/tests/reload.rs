@@ -114,3 +114,24 @@ async fn sighup_reload_under_load_and_refused_broken_config() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emptied_config_file_is_not_reloaded() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let p = Pylon::start(&dir, |port| config(&dir, port, &up, "one", "")).await;
+        let c = client();
+        assert_eq!(get(&c, &p.url("/v"), None).await.body, "one");
+        // An editor mid-save, or `: > pylon.toml`: the empty file parses as a config with no
+        // servers. Reloading it would stop serving everything; it is refused instead.
+        dir.write("pylon.toml", "");
+        p.sighup();
+        let stderr = p.wait_stderr("has no [servers]").await;
+        assert!(!stderr.contains("successor started"), "{stderr}");
+        for _ in 0..5 {
+            assert_eq!(get(&c, &p.url("/v"), None).await.body, "one");
+        }
+    })
+    .await;
+}

@@ -134,6 +134,16 @@ impl Shared {
             None => (self.runtime.load().config.as_ref().clone(), None),
         };
         let current = self.runtime.load_full();
+        if config.servers.is_empty() && !current.config.servers.is_empty() {
+            // An empty or truncated file (an editor mid-save, `: > pylon.toml` under
+            // --watch) parses as a config without servers: reloading it would stop serving
+            // every request and hand the sockets to a successor with default paths.
+            return Err(vec![config.diagnostic(
+                "servers",
+                "the new configuration has no [servers]: reloading it would stop serving \
+                 every request, so it is refused (stop pylon to stop serving)",
+            )]);
+        }
         let listeners_changed = listener_summary(&current.config) != listener_summary(&config);
         if listeners_changed {
             let busy = unbindable(&current.config, &config);
