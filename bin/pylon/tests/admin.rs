@@ -481,6 +481,17 @@ async fn applies_that_cannot_take_effect_are_refused_and_hand_edits_are_applied(
         assert_eq!(code, 1, "check refuses it too: {err}");
         assert!(err.contains("basic.log_file"), "{err}");
 
+        // A config without [admin]: valid, but the plan says it ends the admin.
+        let headless = text.split("[admin]").next().expect("before [admin]");
+        let plan = admin.plan(headless).await;
+        assert_eq!(plan["valid"], true, "{plan}");
+        assert!(
+            plan["notes"].as_array().is_some_and(|n| n
+                .iter()
+                .any(|n| n.as_str().is_some_and(|n| n.contains("has no [admin]")))),
+            "{plan}"
+        );
+
         // The file edited by hand and not reloaded: applying that same text is a real apply
         // (the running routes change), not "unchanged".
         let edited = text.replace("path = \"/a\"", "path = \"/z\"");

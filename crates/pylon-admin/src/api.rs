@@ -457,6 +457,14 @@ async fn make_plan(backend: &dyn AdminBackend, text: &str) -> (Plan, Checked) {
     let base =
         plan::Base { text: &running.text, version: running.version.clone(), model: &running.model };
     let mut p = plan::build(&base, text, backend.version_of(text), checked.clone());
+    let has_admin = |model: &Value| !model["admin"].is_null();
+    if checked.model.as_ref().is_some_and(|m| !has_admin(m)) && has_admin(&running.model) {
+        p.notes.push(
+            "this configuration has no [admin]: once it is applied, this admin API and UI stop \
+             answering, and the change cannot be rolled back from here"
+                .to_owned(),
+        );
+    }
     if let Ok((file_text, _)) = file_state(backend) {
         if backend.config_path().is_some() && file_text != running.text {
             p.notes.push(
