@@ -231,7 +231,10 @@ impl log::Log for Bridge {
 /// - pingora-load-balancing's own health transitions duplicate pylon-upstream's one-line
 ///   reports (with a dump of the peer's options): dropped;
 /// - the successor of a graceful upgrade polls for the sockets before the running instance
-///   has sent them, which pingora reports as an error on every normal upgrade: info.
+///   has sent them, which pingora reports as an error on every normal upgrade: info;
+/// - an idle upstream connection taken from the pool while pingora's idle watcher still
+///   holds it (`TransportConnector::reused_stream`) is a race pingora answers by opening a
+///   new connection, yet logs as an error, hundreds of times a minute under load: debug.
 fn adjust(target: &str, level: log::Level, args: &std::fmt::Arguments<'_>) -> Option<log::Level> {
     if level > log::Level::Info {
         return Some(level);
@@ -245,6 +248,11 @@ fn adjust(target: &str, level: log::Level, args: &std::fmt::Arguments<'_>) -> Op
         let text = args.to_string();
         if text.starts_with("No incoming socket transfer") {
             return Some(log::Level::Info);
+        }
+    } else if target.starts_with("pingora_core::connectors") {
+        let text = args.to_string();
+        if text == "failed to acquire reusable stream" {
+            return Some(log::Level::Debug);
         }
     } else if target.starts_with("pingora_load_balancing") {
         let text = args.to_string();
@@ -324,6 +332,20 @@ mod tests {
         "pingora_core::server::transfer_fd",
         Level::Error,
         "Error accepting socket transfer: EBADF",
+        Some(Level::Error)
+    );
+    adjusts!(
+        pool_reuse_race_is_debug,
+        "pingora_core::connectors",
+        Level::Error,
+        "failed to acquire reusable stream",
+        Some(Level::Debug)
+    );
+    adjusts!(
+        connector_errors_stay_errors,
+        "pingora_core::connectors::l4",
+        Level::Error,
+        "connect failed",
         Some(Level::Error)
     );
     adjusts!(debug_passes, "pingora_core::server", Level::Debug, "x", Some(Level::Debug));
