@@ -358,6 +358,33 @@ async fn metrics_move_with_traffic_and_peer_health_drops() {
         assert_eq!(metric(&after, ok_series), Some(n0 + 3.0), "{after}");
         assert_eq!(metric(&after, not_found), Some(1.0), "{after}");
         assert_eq!(metric(&after, count), Some(n0 + 3.0), "{after}");
+        // Each histogram series: buckets cumulative once (never decreasing), the last one
+        // le="+Inf" and equal to the series' _count.
+        let plus_inf = "pylon_http_request_duration_seconds_bucket{le=\"+Inf\",server=\"web\",location=\"app\"}";
+        assert_eq!(metric(&after, plus_inf), Some(n0 + 3.0), "{after}");
+        let mut series = 0;
+        for count_line in after.lines().filter(|l| l.contains("_seconds_count{")) {
+            let (name, labels) = count_line.split_once("_count{").expect("count line");
+            let labels = labels.rsplit_once("} ").expect("labels").0;
+            // prometheus-client writes `le` first: `NAME_bucket{le="0.001",server=…} N`.
+            let (prefix, suffix) = (format!("{name}_bucket{{le="), format!(",{labels}}}"));
+            let buckets: Vec<(&str, u64)> = after
+                .lines()
+                .filter_map(|l| l.strip_prefix(prefix.as_str()))
+                .filter_map(|l| {
+                    let (series, n) = l.rsplit_once(' ')?;
+                    Some((series.strip_suffix(suffix.as_str())?, n.parse().ok()?))
+                })
+                .collect();
+            assert!(buckets.len() > 1, "{count_line}: {buckets:?}");
+            assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "{count_line}: {buckets:?}");
+            let last = buckets.last().expect("a bucket");
+            assert_eq!(last.0, "\"+Inf\"", "{count_line}: {buckets:?}");
+            let n = count_line.rsplit(' ').next().and_then(|n| n.parse().ok());
+            assert_eq!(Some(last.1), n, "{count_line}: {buckets:?}");
+            series += 1;
+        }
+        assert!(series >= 6, "{after}");
         let connect =
             "pylon_upstream_connect_duration_seconds_count{server=\"web\",location=\"app\"}";
         assert!(metric(&after, connect).is_some_and(|n| n >= 3.0), "{after}");

@@ -65,6 +65,23 @@ impl Histogram {
         }
         (self.sum_us.load(Relaxed) as f64 / 1e6, cumulative, buckets)
     }
+
+    /// The snapshot as `prometheus_client`'s `encode_histogram` takes it: the count of each
+    /// bucket on its own (the encoder sums them into the cumulative `le` series) and the last
+    /// bound `f64::MAX` (which it writes as `le="+Inf"`; `f64::INFINITY` would be `inf`).
+    fn for_encoder(&self) -> (f64, u64, Vec<(f64, u64)>) {
+        let (sum, count, cumulative) = self.snapshot();
+        let mut below = 0;
+        let buckets = cumulative
+            .into_iter()
+            .map(|(le, n)| {
+                let own = n - below;
+                below = n;
+                (if le.is_finite() { le } else { f64::MAX }, own)
+            })
+            .collect();
+        (sum, count, buckets)
+    }
 }
 
 /// The series of one `(server, location)` pair.
@@ -240,7 +257,7 @@ fn histogram(
 ) -> Result<(), std::fmt::Error> {
     let mut m = enc.encode_descriptor(name, help, Some(&Unit::Seconds), MetricType::Histogram)?;
     for (labels, h) in series {
-        let (sum, count, buckets) = h.snapshot();
+        let (sum, count, buckets) = h.for_encoder();
         m.encode_family(labels)?.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
     }
     Ok(())
@@ -468,6 +485,78 @@ mod tests {
         assert_eq!(buckets[2], (0.005, 2));
         assert_eq!(buckets.last().map(|b| b.1), Some(3));
         assert!(buckets.last().is_some_and(|b| b.0.is_infinite()));
+    }
+
+    /// Checks every histogram series of an OpenMetrics text: buckets cumulative (never
+    /// decreasing), the last one `le="+Inf"` and equal to the series' `_count`. Returns how
+    /// many series it checked.
+    fn check_histograms(text: &str) -> Result<usize, String> {
+        // series (name without suffix + labels without `le`) -> [(le, n)]
+        let mut buckets: Vec<(String, Vec<(String, u64)>)> = Vec::new();
+        let mut counts = HashMap::new();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (series, value) = line.rsplit_once(' ').ok_or(format!("bad line {line}"))?;
+            if let Some((name, labels)) = series.split_once("_bucket{") {
+                let labels = labels.strip_suffix('}').ok_or(format!("bad line {line}"))?;
+                let (rest, le) =
+                    labels.split(',').partition::<Vec<_>, _>(|l| !l.starts_with("le=\""));
+                let le = le.first().ok_or(format!("no le in {line}"))?;
+                let key = format!("{name}{{{}}}", rest.join(","));
+                let n = value.parse().map_err(|_| format!("bad count in {line}"))?;
+                match buckets.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, list)) => list.push(((*le).to_owned(), n)),
+                    None => buckets.push((key, vec![((*le).to_owned(), n)])),
+                }
+            } else if let Some((name, labels)) = series.split_once("_count{") {
+                counts.insert(format!("{name}{{{labels}"), value.parse::<u64>().ok());
+            }
+        }
+        for (key, list) in &buckets {
+            if list.windows(2).any(|w| w[0].1 > w[1].1) {
+                return Err(format!("{key}: buckets not cumulative: {list:?}"));
+            }
+            let Some((le, last)) = list.last() else { continue };
+            if le != "le=\"+Inf\"" {
+                return Err(format!("{key}: last bucket {le}, not le=\"+Inf\""));
+            }
+            if counts.get(key) != Some(&Some(*last)) {
+                return Err(format!("{key}: +Inf bucket {last} but _count {:?}", counts.get(key)));
+            }
+        }
+        Ok(buckets.len())
+    }
+
+    #[derive(Debug)]
+    struct OneHistogram(Histogram);
+
+    impl Collector for OneHistogram {
+        fn encode(&self, mut enc: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+            histogram(&mut enc, "t_duration", "test", &[(vec![("location", "a")], &self.0)])
+        }
+    }
+
+    #[test]
+    fn encoded_histogram_is_cumulative_once_and_ends_in_plus_inf_equal_to_count() {
+        let h = Histogram::default();
+        for us in [500, 700, 900, 3_000, 3_000, 40_000, 60_000_000, 90_000_000] {
+            h.observe(Duration::from_micros(us));
+        }
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(OneHistogram(h)));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+        assert_eq!(check_histograms(&text), Ok(1), "{text}");
+        let bucket = |le: &str| {
+            let series = format!("t_duration_seconds_bucket{{le=\"{le}\",location=\"a\"}} ");
+            text.lines().find_map(|l| l.strip_prefix(series.as_str())?.parse::<u64>().ok())
+        };
+        assert_eq!(bucket("0.001"), Some(3), "{text}");
+        assert_eq!(bucket("0.0025"), Some(3), "{text}");
+        assert_eq!(bucket("0.005"), Some(5), "{text}");
+        assert_eq!(bucket("0.05"), Some(6), "{text}");
+        assert_eq!(bucket("30.0"), Some(6), "{text}");
+        assert_eq!(bucket("+Inf"), Some(8), "{text}");
+        assert!(text.contains("t_duration_seconds_count{location=\"a\"} 8\n"), "{text}");
     }
 
     #[test]
