@@ -267,8 +267,17 @@ async fn config_put_is_guarded_planned_kept_and_rolled_back() {
         assert_eq!(plan["impact"]["examples"][0]["after"]["location"], Value::Null);
         assert_eq!(std::fs::read_to_string(&p.config).expect("config"), text);
 
+        // The config holds secrets: owner-only, and so must its replacement and copies be.
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        std::fs::set_permissions(&p.config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         let got = admin.put(&good, Some(&etag)).await;
         assert_eq!(got.status, 200, "{}", got.body);
+        assert_eq!(mode(&p.config), 0o600);
+        for e in std::fs::read_dir(&history).expect("history dir") {
+            let kept = e.expect("entry").path();
+            assert_eq!(mode(&kept), 0o600, "{}", kept.display());
+        }
         let new_etag = got.json()["etag"].as_str().expect("etag").to_owned();
         assert_ne!(new_etag, etag);
         assert_eq!(got.header("etag"), Some(format!("\"{new_etag}\"")));

@@ -564,7 +564,8 @@ async fn apply(
         return resp;
     }
     let history = History::new(settings.history_dir.clone(), settings.history_size);
-    if let Err(e) = history.keep(&current, &current_version, &who.user, action, &new_version) {
+    if let Err(e) = history.keep(&path, &current, &current_version, &who.user, action, &new_version)
+    {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!(

@@ -5,10 +5,16 @@
 //! the old or the new file, never half of one. Each replaced text is kept in the history
 //! folder as `<unix millis>-<version>.toml`, with a `.json` sidecar saying who replaced it;
 //! only the newest `history_size` are kept.
+//!
+//! The config holds secrets (password hashes, JWT secrets), so nothing written here is ever
+//! more readable than the config file: the temporary file is created `0600` and then given
+//! the mode of the file it replaces, and the history copies take the config file's mode
+//! (`0600` whenever a mode is not known).
 
 use std::{
     fs,
     io::Write as _,
+    os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _},
     path::{Path, PathBuf},
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -32,17 +38,34 @@ pub struct HistoryEntry {
     pub size: u64,
 }
 
+/// The mode a file written in place of `path` (or a copy of it) gets: that of `path`,
+/// `0600` when it cannot be read.
+pub(crate) fn mode_of(path: &Path) -> u32 {
+    fs::metadata(path).map_or(0o600, |m| m.permissions().mode() & 0o777)
+}
+
 /// Replace `path` with `text` atomically (temp file, fsync, rename, fsync of the directory).
-/// The file keeps its permissions.
+/// The file keeps its permissions (`0600` for a new file).
 pub fn atomic_write(path: &Path, text: &str) -> std::io::Result<()> {
+    atomic_write_mode(path, text, mode_of(path))
+}
+
+/// [`atomic_write`] giving the file permissions `mode`. The temporary file is `0600` from
+/// its creation until `mode` is set, before any byte is written.
+fn atomic_write_mode(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.pylon-{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        if let Ok(meta) = fs::metadata(path) {
-            f.set_permissions(meta.permissions())?;
-        }
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        // Also narrows a stale temporary file left by a crash (`mode` applies only to new
+        // files).
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
         drop(f);
@@ -72,10 +95,12 @@ impl History {
         History { dir, keep: keep.max(1) }
     }
 
-    /// Keep `text` (version `version`), replaced now by `user` with `replaced_with`; prune
-    /// the oldest beyond the limit.
+    /// Keep `text` (version `version`) of the config file `config`, replaced now by `user`
+    /// with `replaced_with`; prune the oldest beyond the limit. The copies get the
+    /// permissions of `config` (see [`mode_of`]).
     pub fn keep(
         &self,
+        config: &Path,
         text: &str,
         version: &str,
         user: &str,
@@ -92,9 +117,10 @@ impl History {
             replaced_with: replaced_with.to_owned(),
             size: text.len() as u64,
         };
-        atomic_write(&self.dir.join(format!("{stem}.toml")), text)?;
+        let mode = mode_of(config);
+        atomic_write_mode(&self.dir.join(format!("{stem}.toml")), text, mode)?;
         let meta = serde_json::to_string_pretty(&entry).map_err(std::io::Error::other)?;
-        atomic_write(&self.dir.join(format!("{stem}.json")), &meta)?;
+        atomic_write_mode(&self.dir.join(format!("{stem}.json")), &meta, mode)?;
         for old in self.stems()?.into_iter().skip(self.keep) {
             let _ = fs::remove_file(self.dir.join(format!("{old}.toml")));
             let _ = fs::remove_file(self.dir.join(format!("{old}.json")));
@@ -164,11 +190,12 @@ impl History {
 mod tests {
     use super::*;
 
-    fn tmp() -> PathBuf {
+    /// A fresh folder for the test `name` (tests run in parallel threads of one process).
+    fn tmp(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
-            "pylon-admin-store-{}-{}",
+            "pylon-admin-store-{}-{name}-{}",
             std::process::id(),
-            now_ms() ^ (std::ptr::from_ref(&0u8) as u64)
+            now_ms()
         ));
         fs::create_dir_all(&dir).unwrap();
         dir
@@ -177,7 +204,7 @@ mod tests {
     #[test]
     fn atomic_write_replaces_and_keeps_permissions() {
         use std::os::unix::fs::PermissionsExt as _;
-        let dir = tmp();
+        let dir = tmp("atomic");
         let path = dir.join("c.toml");
         fs::write(&path, "old").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
@@ -189,13 +216,56 @@ mod tests {
         fs::remove_dir_all(dir).unwrap();
     }
 
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_new_file_is_written_owner_only() {
+        let dir = tmp("new");
+        let path = dir.join("new.toml");
+        atomic_write(&path, "secret").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn history_copies_take_the_config_files_permissions() {
+        let dir = tmp("copies");
+        let config = dir.join("c.toml");
+        fs::write(&config, "users = [\"ops:$argon2id$...\"]").unwrap();
+        let h = History::new(dir.join("hist"), 5);
+        for (want, v) in [(0o600, "aa01"), (0o640, "aa02")] {
+            fs::set_permissions(&config, fs::Permissions::from_mode(want)).unwrap();
+            h.keep(&config, "text", v, "ops", "apply", "ff").unwrap();
+            let kept: Vec<PathBuf> = fs::read_dir(dir.join("hist"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().contains(v))
+                .collect();
+            assert_eq!(kept.len(), 2, "{kept:?}");
+            for p in kept {
+                assert_eq!(mode(&p), want, "{}", p.display());
+            }
+        }
+        // The config file cannot be read: owner-only.
+        h.keep(&dir.join("gone.toml"), "text", "aa03", "ops", "apply", "ff").unwrap();
+        for e in fs::read_dir(dir.join("hist")).unwrap() {
+            let p = e.unwrap().path();
+            if p.to_string_lossy().contains("aa03") {
+                assert_eq!(mode(&p), 0o600, "{}", p.display());
+            }
+        }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn history_keeps_the_newest_and_finds_by_version() {
-        let dir = tmp();
+        let dir = tmp("newest");
         let h = History::new(dir.join("hist"), 2);
         assert!(h.list().unwrap().is_empty());
         for (i, v) in ["aa01", "aa02", "aa03"].iter().enumerate() {
-            h.keep(&format!("text {i}"), v, "ops", "apply", "ff").unwrap();
+            h.keep(&dir.join("c.toml"), &format!("text {i}"), v, "ops", "apply", "ff").unwrap();
             std::thread::sleep(std::time::Duration::from_millis(3));
         }
         let list = h.list().unwrap();
