@@ -193,16 +193,13 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let pid_file = loaded.config.basic.pid_file.clone();
     let upgrade = upgrade && {
-        match read_pid(&pid_file).ok().filter(|pid| pylon_proxy::is_running(*pid)) {
-            Some(old) => {
+        match preflight::running_pid(&pid_file) {
+            Ok(old) => {
                 quit_when_listening(old, loaded.config.basic.upgrade_sock.clone());
                 true
             }
-            None => {
-                tracing::warn!(
-                    "--upgrade: no running pylon found through {}; starting without one",
-                    pid_file.display()
-                );
+            Err(e) => {
+                tracing::warn!("--upgrade: {e:#}; starting without one");
                 false
             }
         }
@@ -346,7 +343,7 @@ fn hash_password(password: &str) -> anyhow::Result<ExitCode> {
 fn signal(path: Option<&Path>, sig: pylon_proxy::Signal) -> anyhow::Result<ExitCode> {
     let loaded = load(path)?;
     let pid_file = &loaded.config.basic.pid_file;
-    let pid = read_pid(pid_file)?;
+    let pid = preflight::running_pid(pid_file)?;
     pylon_proxy::signal(pid, sig)
         .with_context(|| format!("cannot signal pid {pid} (from {})", pid_file.display()))?;
     let name = match sig {
@@ -355,13 +352,4 @@ fn signal(path: Option<&Path>, sig: pylon_proxy::Signal) -> anyhow::Result<ExitC
     };
     eprintln!("sent {name} to pylon (pid {pid})");
     Ok(ExitCode::SUCCESS)
-}
-
-fn read_pid(pid_file: &Path) -> anyhow::Result<i32> {
-    let text = std::fs::read_to_string(pid_file).with_context(|| {
-        format!("no running pylon: cannot read pid file {}", pid_file.display())
-    })?;
-    text.trim()
-        .parse()
-        .with_context(|| format!("pid file {} does not hold a pid", pid_file.display()))
 }

@@ -10,6 +10,7 @@ use std::{
     path::Path,
 };
 
+use anyhow::{Context as _, bail};
 use pylon_config::Config;
 
 /// Fails with one message naming every problem when another instance holds this config's
@@ -70,11 +71,36 @@ const MAX_SOCKET_PATH: usize = 107;
 /// The pid in `pid_file` when it names a live process that is a pylon and not this one.
 /// A stale file (no such process, or a reused pid of another program) does not count.
 fn running_pylon(pid_file: &Path) -> Option<i32> {
-    let pid: i32 = std::fs::read_to_string(pid_file).ok()?.trim().parse().ok()?;
-    if pid <= 0 || pid == std::process::id() as i32 || !pylon_proxy::is_running(pid) {
-        return None;
+    running_pid(pid_file).ok()
+}
+
+/// The pid of the pylon named by `pid_file`, the one that `pylon reload`, `pylon upgrade`
+/// and `pylon run --upgrade` may signal; else why there is none. A stale file (no such
+/// process, or a pid reused by another program) names no pylon: that process is never
+/// signalled.
+pub(crate) fn running_pid(pid_file: &Path) -> anyhow::Result<i32> {
+    let shown = pid_file.display();
+    let text = std::fs::read_to_string(pid_file)
+        .with_context(|| format!("no running pylon: cannot read pid file {shown}"))?;
+    let pid: i32 = text
+        .trim()
+        .parse()
+        .ok()
+        .filter(|pid| *pid > 0)
+        .with_context(|| format!("pid file {shown} does not hold a pid"))?;
+    if pid == std::process::id() as i32 {
+        bail!("pid file {shown} names this process, not a running pylon");
     }
-    same_program(pid).then_some(pid)
+    if !pylon_proxy::is_running(pid) {
+        bail!("no running pylon: pid {pid} (from {shown}) is not running; the pid file is stale");
+    }
+    if !same_program(pid) {
+        bail!(
+            "no running pylon: pid {pid} (from {shown}) is another program, not pylon; the pid \
+             file is stale and that process was not signalled"
+        );
+    }
+    Ok(pid)
 }
 
 /// Whether process `pid` runs the same program as this one: the executable's file name,

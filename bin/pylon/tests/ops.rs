@@ -185,6 +185,61 @@ async fn daemon_with_a_relative_config_keeps_its_paths_beside_the_config() {
     .await;
 }
 
+/// A child process this test started, killed (by its pid) when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_and_upgrade_refuse_a_pid_file_naming_another_program_or_none() {
+    bounded(async {
+        let dir = Dir::new();
+        let config = dir.write(
+            "pylon.toml",
+            &format!("{}{}", basic(&dir, "1s", ""), ping_server(&[free_port()])),
+        );
+        let config = config.display().to_string();
+        // A stale pid file whose pid now belongs to another program.
+        let mut sleep = Child(Command::new("sleep").arg("60").spawn().expect("spawn sleep"));
+        let pid = sleep.0.id();
+        std::fs::write(dir.join("pylon.pid"), format!("{pid}\n")).expect("pid file");
+        for cmd in ["reload", "upgrade"] {
+            let (code, _, err) = pylon_cmd(&[cmd, "-c", &config]).await;
+            assert_eq!(code, 1, "{cmd}: {err}");
+            assert!(
+                err.contains(&format!("pid {pid} (from "))
+                    && err.contains("is another program, not pylon")
+                    && err.contains("not signalled"),
+                "{cmd}: {err}"
+            );
+            assert!(!err.contains("sent SIG"), "{cmd}: {err}");
+            // SIGHUP / SIGUSR2 would have ended `sleep`.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(sleep.0.try_wait().expect("wait sleep").is_none(), "{cmd} signalled sleep");
+        }
+        drop(sleep);
+
+        // A pid no process has (the reaped sleep's): stale too, nothing to signal.
+        let (code, _, err) = pylon_cmd(&["reload", "-c", &config]).await;
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            err.contains(&format!("pid {pid} (from ")) && err.contains("is not running"),
+            "{err}"
+        );
+        // No pid at all (`-1` would signal every process).
+        std::fs::write(dir.join("pylon.pid"), "-1\n").expect("pid file");
+        let (code, _, err) = pylon_cmd(&["reload", "-c", &config]).await;
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("does not hold a pid"), "{err}");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigquit_with_nothing_in_flight_and_no_successor_exits_at_once() {
     bounded(async {
