@@ -158,14 +158,11 @@ impl AppState {
                 return Some(user.to_owned());
             }
         }
-        let ok = match hash.clone() {
-            Some(h) => {
-                let password = password.to_owned();
-                tokio::task::spawn_blocking(move || auth::verify_password(&password, &h))
-                    .await
-                    .unwrap_or(false)
-            }
-            None => false,
+        let ok = {
+            let (password, hash) = (password.to_owned(), hash.clone());
+            tokio::task::spawn_blocking(move || auth::check_password(&password, hash.as_deref()))
+                .await
+                .unwrap_or(false)
         };
         if ok {
             self.limiter.succeeded(ip);
@@ -353,12 +350,9 @@ async fn login(
         return error(StatusCode::BAD_REQUEST, "expected JSON {\"user\": …, \"password\": …}");
     };
     let hash = settings.users.iter().find(|(u, _)| *u == user).map(|(_, h)| h.clone());
-    let ok = match hash {
-        Some(h) => tokio::task::spawn_blocking(move || auth::verify_password(&password, &h))
-            .await
-            .unwrap_or(false),
-        None => false,
-    };
+    let ok = tokio::task::spawn_blocking(move || auth::check_password(&password, hash.as_deref()))
+        .await
+        .unwrap_or(false);
     if !ok {
         state.limiter.failed(ip);
         tracing::warn!(target: "pylon::admin::audit", user, client = %ip, "admin login failed");

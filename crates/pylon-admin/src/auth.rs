@@ -38,6 +38,30 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// What a login with an unknown user name is verified against: an argon2id hash made by
+/// [`hash_password`] (same algorithm and cost), so a wrong user name costs the same argon2
+/// run as a wrong password and the answer's timing does not tell which user names exist.
+/// No login ever succeeds through it.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$ZHrz9G7MXL+ab+6PNkFz6w$i4kYWBychMQCKGpI075zvI3iLjDyMgBz3dGE9cK/0Rs";
+
+/// Whether `password` is right for the user whose configured hash is `hash` (`None`: no
+/// such user, always false). Every call runs one argon2 verification, an unknown user's
+/// against [`DUMMY_HASH`].
+pub(crate) fn check_password(password: &str, hash: Option<&str>) -> bool {
+    check_with(password, hash, verify_password)
+}
+
+/// [`check_password`] with the verifier given (the tests count its runs).
+fn check_with(password: &str, hash: Option<&str>, verify: impl Fn(&str, &str) -> bool) -> bool {
+    let (against, known) = match hash {
+        Some(h) => (h, true),
+        None => (DUMMY_HASH, false),
+    };
+    // Verify first: `known && verify(..)` would skip the argon2 run for an unknown user.
+    let matches = verify(password, against);
+    matches && known
+}
+
 /// 32 random bytes as 64 hex digits (session ids, CSRF tokens).
 pub(crate) fn token() -> String {
     use rand_core::{OsRng, RngCore as _};
@@ -148,6 +172,36 @@ mod tests {
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("s3cret", "not a hash"));
         assert_ne!(h, hash_password("s3cret").unwrap(), "salts differ");
+    }
+
+    #[test]
+    fn an_unknown_user_costs_one_argon2_run_with_the_cost_of_a_real_hash_and_never_passes() {
+        use argon2::password_hash::PasswordHash;
+        let real = hash_password("s3cret").unwrap();
+        let runs = std::cell::RefCell::new(Vec::new());
+        let verify = |password: &str, hash: &str| {
+            runs.borrow_mut().push(hash.to_owned());
+            verify_password(password, hash)
+        };
+        assert!(check_with("s3cret", Some(&real), verify));
+        assert!(!check_with("wrong", Some(&real), verify));
+        assert!(!check_with("s3cret", None, verify));
+        // Even the dummy's own password does not log an unknown user in.
+        assert!(!check_with("pylon-admin-no-such-user", None, verify));
+        assert!(
+            verify_password("pylon-admin-no-such-user", DUMMY_HASH),
+            "the dummy is a real hash"
+        );
+        let runs = runs.into_inner();
+        assert_eq!(runs, [real.as_str(), real.as_str(), DUMMY_HASH, DUMMY_HASH]);
+        // The dummy costs what a hash from `hash_password` costs: same algorithm, version,
+        // memory, time and parallelism.
+        let (dummy, real) =
+            (PasswordHash::new(DUMMY_HASH).unwrap(), PasswordHash::new(&real).unwrap());
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        assert!(!check_password("s3cret", None));
     }
 
     #[test]
