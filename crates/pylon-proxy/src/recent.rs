@@ -6,14 +6,17 @@
 //! slot it owns (the slot's buffers are reused: no allocation once warm) under a mutex that
 //! only a rare admin read ever contends. Readers merge every thread's ring by time.
 
+use crate::admin::IMPACT_SAMPLE;
 use std::{
     cell::RefCell,
     sync::{Arc, Mutex, OnceLock},
     time::Instant,
 };
 
-/// Slots per worker thread.
-pub(crate) const PER_THREAD: usize = 512;
+/// Slots per worker thread: as many as the impact preview replays, so the newest
+/// [`IMPACT_SAMPLE`] of all threads merged are the last requests served even when one thread
+/// served them all (README: "the last 1000 requests").
+pub(crate) const PER_THREAD: usize = IMPACT_SAMPLE;
 /// Longest host / path kept (longer ones are cut at a character boundary).
 const MAX_FIELD: usize = 512;
 
@@ -140,5 +143,25 @@ mod tests {
         assert_eq!(mine[0].host.len(), MAX_FIELD);
         assert_eq!(mine[1].path, format!("/p/{}", PER_THREAD + 9));
         assert!(!mine.iter().any(|r| r.path == "/p/0"), "the oldest were overwritten");
+    }
+
+    #[test]
+    fn one_thread_keeps_every_request_the_impact_preview_replays() {
+        let server: Arc<str> = Arc::from("ring-sample-test");
+        let n = IMPACT_SAMPLE + 3;
+        std::thread::spawn(move || {
+            for i in 0..n {
+                record(&server, "h.test", &format!("/p/{i}"));
+            }
+        })
+        .join()
+        .unwrap();
+        let mine: Vec<String> = snapshot(usize::MAX)
+            .into_iter()
+            .filter(|r| r.server == "ring-sample-test")
+            .map(|r| r.path)
+            .collect();
+        let want: Vec<String> = (n - IMPACT_SAMPLE..n).rev().map(|i| format!("/p/{i}")).collect();
+        assert_eq!(mine, want);
     }
 }
