@@ -45,5 +45,5 @@ pub(crate) fn tune_for_serving() {
     }
     use std::os::unix::process::CommandExt as _;
     let err = cmd.exec();
-    eprintln!("pylon: could not re-execute with mimalloc options ({err}); using its defaults");
+    errln!("pylon: could not re-execute with mimalloc options ({err}); using its defaults");
 }

@@ -7,7 +7,19 @@ use std::{
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use pylon_config::Loaded;
+use pylon_config::{Loaded, counted};
+
+/// `print!` for a command's output: a reader that went away (`pylon plan … | head`) ends the
+/// output quietly (see [`stdout_write`]) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::stdout_write(format_args!($($arg)*)) };
+}
+
+/// `eprintln!` without its panic when stderr is a closed pipe (`pylon plan … |& head`): a
+/// message nobody can read is dropped.
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::stderr_line(format_args!($($arg)*)) };
+}
 
 mod admin;
 mod allocator;
@@ -116,6 +128,24 @@ struct ExplainArgs {
     headers: Vec<String>,
 }
 
+/// Write to stdout. A reader that went away (broken pipe: `pylon plan … | head`) is no
+/// error: the rest of the output is dropped and the command keeps its exit code (a plan's
+/// or check's verdict).
+fn stdout_write(args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_fmt(args).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => result,
+    }
+}
+
+/// Write a line to stderr, dropping it when stderr cannot be written.
+fn stderr_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{args}");
+}
+
 fn main() -> ExitCode {
     if let Some(code) = pylon_proxy::detach_if_asked() {
         return code;
@@ -141,7 +171,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pylon: {e:#}");
+            errln!("pylon: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -158,8 +188,8 @@ fn load_text(path: Option<&Path>) -> anyhow::Result<(Loaded, String)> {
         Some(p) => match std::fs::read_to_string(p) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: {}:1:1: file: cannot read the config file: {e}", p.display());
-                bail!("1 configuration error(s)");
+                errln!("error: {}:1:1: file: cannot read the config file: {e}", p.display());
+                bail!("1 configuration error");
             }
         },
         None => DEFAULT_CONFIG.to_owned(),
@@ -168,9 +198,9 @@ fn load_text(path: Option<&Path>) -> anyhow::Result<(Loaded, String)> {
     let result = pylon_config::parse_with(&text, origin, pylon_proxy::config_checks());
     result.map(|l| (l, text)).map_err(|errors| {
         for e in &errors.0 {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
         }
-        anyhow::anyhow!("{} configuration error(s)", errors.0.len())
+        anyhow::anyhow!("{}", counted(errors.0.len(), "configuration error"))
     })
 }
 
@@ -236,16 +266,16 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut pylon =
         pylon_proxy::Pylon::with_text(loaded.config, &text, options).map_err(|errors| {
             for e in &errors {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
             }
-            anyhow::anyhow!("{} configuration error(s)", errors.len())
+            anyhow::anyhow!("{}", counted(errors.len(), "configuration error"))
         })?;
     // Always wired: a reload may add `admin_path` to a server (served in place) or
     // [admin] (the successor of that upgrade serves it).
     pylon.set_admin(admin::service(pylon.handle()));
     let server = pylon.into_server().map_err(|errors| {
         for e in &errors {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
         }
         anyhow::anyhow!("cannot start")
     })?;
@@ -293,25 +323,23 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
     let loaded = match load(Some(path)) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("{}: invalid ({e})", path.display());
+            errln!("{}: invalid ({e})", path.display());
             return Ok(ExitCode::FAILURE);
         }
     };
     let report = pylon_proxy::check(&loaded.config);
     for e in &report.errors {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
     }
     for w in loaded.warnings.iter().chain(&report.warnings) {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
-    let mut out = std::io::stdout().lock();
-    use std::io::Write as _;
-    writeln!(out, "{}", report.route_table)?;
+    out!("{}\n", report.route_table)?;
     if report.errors.is_empty() {
-        writeln!(out, "{}: ok", path.display())?;
+        out!("{}: ok\n", path.display())?;
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("{}: invalid ({} error(s))", path.display(), report.errors.len());
+        errln!("{}: invalid ({})", path.display(), counted(report.errors.len(), "error"));
         Ok(ExitCode::FAILURE)
     }
 }
@@ -327,15 +355,13 @@ fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     }
     let text = pylon_proxy::explain(&loaded.config, &args.url, &headers)
         .map_err(|e| anyhow::anyhow!(e))?;
-    use std::io::Write as _;
-    write!(std::io::stdout().lock(), "{text}")?;
+    out!("{text}")?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn hash_password(password: &str) -> anyhow::Result<ExitCode> {
     let hash = pylon_admin::hash_password(password).map_err(|e| anyhow::anyhow!(e))?;
-    use std::io::Write as _;
-    writeln!(std::io::stdout().lock(), "{hash}")?;
+    out!("{hash}\n")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -350,6 +376,6 @@ fn signal(path: Option<&Path>, sig: pylon_proxy::Signal) -> anyhow::Result<ExitC
         pylon_proxy::Signal::User2 => "SIGUSR2 (upgrade)",
         _ => "SIGHUP (reload)",
     };
-    eprintln!("sent {name} to pylon (pid {pid})");
+    errln!("sent {name} to pylon (pid {pid})");
     Ok(ExitCode::SUCCESS)
 }

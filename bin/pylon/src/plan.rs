@@ -39,19 +39,18 @@ pub(crate) fn run(args: PlanArgs<'_>) -> anyhow::Result<ExitCode> {
     });
     let plan = match url.as_deref().map(|u| remote(u, args.user.as_deref(), &text)) {
         Some(Ok(plan)) => {
-            eprintln!("plan: against the running pylon at {}", url.as_deref().unwrap_or_default());
+            errln!("plan: against the running pylon at {}", url.as_deref().unwrap_or_default());
             plan
         }
         Some(Err(Remote::Unreachable(e))) if args.admin.is_none() => {
-            eprintln!("plan: no running pylon answers ({e:#}); planning offline");
+            errln!("plan: no running pylon answers ({e:#}); planning offline");
             offline(&text, parsed, args.against)?
         }
         Some(Err(Remote::Unreachable(e))) => return Err(e),
         Some(Err(Remote::Refused(e))) => return Err(e),
         None => offline(&text, parsed, args.against)?,
     };
-    use std::io::Write as _;
-    writeln!(std::io::stdout().lock(), "{plan}")?;
+    out!("{plan}\n")?;
     Ok(if plan.valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

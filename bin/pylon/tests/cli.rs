@@ -320,3 +320,68 @@ async fn serving_process_runs_with_tuned_allocator_options() {
     })
     .await;
 }
+
+/// Run `pylon ARGS` with stdout (and stderr too with `close_stderr`) a pipe nobody reads
+/// (`pylon plan … | head` once head has quit); returns (exit code, stderr).
+fn run_into_closed_pipe(args: &[&str], close_stderr: bool) -> (i32, String) {
+    let dir = Dir::new();
+    let closed = || {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        std::process::Stdio::from(writer)
+    };
+    let err_file = dir.join("err");
+    let stderr = if close_stderr {
+        closed()
+    } else {
+        std::fs::File::create(&err_file).expect("stderr file").into()
+    };
+    let status = std::process::Command::new(pylon_bin())
+        .args(args)
+        .env_remove("PYLON_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(closed())
+        .stderr(stderr)
+        .status()
+        .expect("run pylon");
+    (status.code().unwrap_or(-1), std::fs::read_to_string(&err_file).unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_into_a_closed_pipe_ends_quietly_with_the_verdict_and_counts_read_well() {
+    bounded(async {
+        let dir = Dir::new();
+        let good = dir.write("good.toml", &good_config(&dir));
+        let one_error = dir.write(
+            "one.toml",
+            &good_config(&dir).replace("[upstreams.unused]\n", "[upstreams.unused]\nbogus = 1\n"),
+        );
+        let (good, one_error) = (good.display().to_string(), one_error.display().to_string());
+        let plan_good = ["plan", "-c", &good, "--against", &good];
+        let plan_bad = ["plan", "-c", &one_error, "--against", &good];
+        let cases: [(&[&str], i32); 5] = [
+            (&["check", "-c", &good], 0),
+            (&plan_good, 0),
+            (&plan_bad, 1),
+            (&["explain", "-c", &good, "http://127.0.0.1:1/ping"], 0),
+            (&["hash-password", "pw"], 0),
+        ];
+        for (args, code) in cases {
+            let (got, err) = run_into_closed_pipe(args, false);
+            assert_eq!(got, code, "{args:?}: {err}");
+            assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+            // stderr closed too (`|& head`): still no panic (exit 101).
+            assert_eq!(run_into_closed_pipe(args, true).0, code, "{args:?}");
+        }
+
+        // One error reads "1 error", in plan's and check's verdicts alike.
+        let (code, out, _) = pylon_cmd(&plan_bad).await;
+        assert_eq!(code, 1);
+        assert!(out.contains("plan: INVALID (1 error), nothing would be applied"), "{out}");
+        let (code, _, err) = pylon_cmd(&["check", "-c", &one_error]).await;
+        assert_eq!(code, 1);
+        assert!(err.contains("invalid (1 configuration error)"), "{err}");
+        assert!(!err.contains("error(s)") && !err.contains("1 errors"), "{err}");
+    })
+    .await;
+}

@@ -268,7 +268,9 @@ impl fmt::Display for Plan {
         if self.valid {
             write!(f, "plan: valid")
         } else {
-            write!(f, "plan: INVALID ({} error(s)), nothing would be applied", self.errors.len())
+            let n = self.errors.len();
+            let errors = if n == 1 { "1 error".to_owned() } else { format!("{n} errors") };
+            write!(f, "plan: INVALID ({errors}), nothing would be applied")
         }
     }
 }

@@ -38,6 +38,12 @@ impl fmt::Display for Lines<'_> {
     }
 }
 
+/// `n` and `noun` in the singular or plural as `n` asks: `1 error`, `2 errors`, `0 errors`
+/// (for nouns whose plural adds an `s`).
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// Byte offset -> (line, column) for one source text.
 #[derive(Debug)]
 pub(crate) struct LineIndex<'s> {
@@ -99,5 +105,15 @@ mod tests {
         assert_eq!(d.to_string(), "conf/pylon.toml:12:8: locations.api.path: invalid regex");
         let two = ConfigErrors(vec![d.clone(), d]);
         assert_eq!(two.to_string().lines().count(), 2);
+    }
+}
+
+#[cfg(test)]
+mod counted_tests {
+    #[test]
+    fn one_is_singular_every_other_count_plural() {
+        assert_eq!(super::counted(1, "error"), "1 error");
+        assert_eq!(super::counted(0, "error"), "0 errors");
+        assert_eq!(super::counted(2, "configuration error"), "2 configuration errors");
     }
 }

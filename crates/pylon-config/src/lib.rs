@@ -65,7 +65,7 @@ mod model;
 mod ser;
 mod value;
 
-pub use diag::{ConfigErrors, Diagnostic};
+pub use diag::{ConfigErrors, Diagnostic, counted};
 pub use load::{
     Checks, PluginCheck, PluginProblem, ValueCheck, known_keys, load, load_with, parse, parse_with,
 };

@@ -657,8 +657,8 @@ impl Supervisor {
     async fn reload(&self) {
         if let Err(errors) = self.shared.reload().await {
             tracing::error!(
-                "reload refused, the running configuration stays ({} errors):",
-                errors.len()
+                "reload refused, the running configuration stays ({}):",
+                pylon_config::counted(errors.len(), "error")
             );
             for e in errors {
                 tracing::error!("  {e}");
