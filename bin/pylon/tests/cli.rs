@@ -321,14 +321,16 @@ async fn serving_process_runs_with_tuned_allocator_options() {
     .await;
 }
 
-/// Run `pylon ARGS` with stdout (and stderr too with `close_stderr`) a pipe nobody reads
+/// Run `pylon ARGS` with stdout (and stderr too with `close_stderr`) a closed pipe
 /// (`pylon plan … | head` once head has quit); returns (exit code, stderr).
 fn run_into_closed_pipe(args: &[&str], close_stderr: bool) -> (i32, String) {
     let dir = Dir::new();
     let closed = || {
-        let (reader, writer) = std::io::pipe().expect("pipe");
+        // A socket pair stands in for the pipe (std::io::pipe is newer than the MSRV): a
+        // write after the peer closed fails with EPIPE as well.
+        let (writer, reader) = std::os::unix::net::UnixStream::pair().expect("socket pair");
         drop(reader);
-        std::process::Stdio::from(writer)
+        std::process::Stdio::from(std::os::fd::OwnedFd::from(writer))
     };
     let err_file = dir.join("err");
     let stderr = if close_stderr {
