@@ -688,3 +688,92 @@ async fn over_limit_bodies_are_413_for_curl_when_a_python_upstream_answers_early
     })
     .await;
 }
+
+/// Targets pingora's parser refuses with a bare 400 (no log line, `Server: Pingora`):
+/// not UTF-8 (httparse), or a byte the `http` crate's path-and-query cannot hold. The front
+/// door refuses them first: a logged 400, nothing at the upstream. Their neighbours that
+/// pingora takes (UTF-8, `{|}^`, `"` in the path) still pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_pingora_cannot_hold_are_logged_400s() {
+    bounded(async {
+        let fx = Fx::start("").await;
+        let cases: &[(&str, &[u8])] = &[
+            ("`<` in the path", b"GET /a<b HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("`>` in the path", b"GET /a>b HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("backtick in the path", b"GET /a`b HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("`\"` in the query", b"GET /x?a=\"b\" HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("`<` in the query", b"GET /x?a<b HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("`>` in the query", b"GET /x?a>b HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("not UTF-8 in the path", b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("not UTF-8 in the query", b"GET /x?\xff HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("a cut UTF-8 sequence", b"GET /caf\xc3 HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("`<` in an absolute-form path", b"GET http://a/x<y HTTP/1.1\r\nHost: a\r\n\r\n"),
+            ("HEAD, `>` in the query", b"HEAD /x?> HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ];
+        refuse_all(&fx, cases, 400).await;
+        let lines = fx.log_lines(cases.len()).await;
+        assert_eq!(lines[0], "400 GET /a<b -");
+        assert_eq!(lines[10], "400 HEAD /x?> -");
+        let good: &[&[u8]] = &[b"/caf\xc3\xa9", b"/{a}|^", b"/a\"b", b"/x?{a}|^`", b"/x#<>"];
+        for (i, target) in good.iter().enumerate() {
+            let req =
+                [b"GET ", *target, b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"].concat();
+            let got = fx.send(&req).await;
+            assert_eq!(got.statuses(), [200], "{:?}: {got:?}", String::from_utf8_lossy(target));
+            fx.origin.wait_messages(i + 1, Duration::from_secs(5)).await;
+        }
+    })
+    .await;
+}
+
+/// `Transfer-Encoding` lists with empty elements (RFC 9110 §5.6.1: ignored, so each of these
+/// means chunked). pingora reads only the last element of the last line and refused them with
+/// a bare 400; the front door hands it one `Transfer-Encoding: chunked` line, and the upstream
+/// gets one well-formed chunked message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfer_encoding_with_empty_elements_is_chunked() {
+    bounded(async {
+        let fx = Fx::start("").await;
+        let heads: &[&[u8]] = &[
+            b"Transfer-Encoding: chunked,\r\n",
+            b"Transfer-Encoding: chunked, \r\n",
+            b"Transfer-Encoding: chunked,,\r\n",
+            b"Transfer-Encoding: , chunked\r\n",
+            b"Transfer-Encoding: chunked\r\nTransfer-Encoding: \r\n",
+            b"Transfer-Encoding: chunked\r\nX-Between: 1\r\ntransfer-encoding: ,\r\n",
+            b"Transfer-Encoding:\r\nTransfer-Encoding: CHUNKED ,\r\n",
+        ];
+        for (i, te) in heads.iter().enumerate() {
+            let req = [
+                b"POST /te HTTP/1.1\r\nHost: a\r\n",
+                *te,
+                b"Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            ]
+            .concat();
+            let got = fx.send(&req).await;
+            let what = String::from_utf8_lossy(te);
+            assert_eq!(got.statuses(), [200], "{what}: {got:?}");
+            let msgs = fx.origin.wait_messages(i + 1, Duration::from_secs(5)).await;
+            let m = msgs.get(i).unwrap_or_else(|| panic!("{what}: {}", fx.origin.dump()));
+            assert_eq!(m.body, b"hello", "{what}: {}", fx.origin.dump());
+        }
+        assert!(
+            fx.origin.connections().iter().all(|c| c.malformed.is_none() && c.pending.is_empty())
+        );
+        let lines = fx.log_lines(heads.len()).await;
+        assert!(lines.iter().all(|l| l.starts_with("200 POST /te")), "{lines:#?}");
+        // A Host rewrite (absolute-form) and a Transfer-Encoding edit in one head.
+        let got = fx
+            .send(
+                b"POST http://b/te2 HTTP/1.1\r\nTransfer-Encoding: ,\r\nHost: a\r\n\
+                  Transfer-Encoding: chunked,\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            )
+            .await;
+        assert_eq!(got.statuses(), [200], "{got:?}");
+        let msgs = fx.origin.wait_messages(heads.len() + 1, Duration::from_secs(5)).await;
+        let m = &msgs[heads.len()];
+        assert_eq!(m.head.all("host"), [b"b".as_slice()], "{}", fx.origin.dump());
+        assert_eq!(m.body, b"hello");
+    })
+    .await;
+}

@@ -3,10 +3,11 @@
 //! which bytes may pass. Pure logic: no I/O, no pingora.
 //!
 //! Heads are judged whole (RFC 9112 §2–§7, strictly): one SP between the three parts of
-//! the request line, a token method, a target of visible characters, `HTTP/1.0` or
+//! the request line, a token method, a target of visible characters that pingora's parser
+//! and URI type take (UTF-8; no `<>`` ` `` in the path, no `"<>` in the query), `HTTP/1.0` or
 //! `HTTP/1.1`, CRLF line ends only, token field names with no whitespace before the colon,
 //! no obs-fold, no control characters in values, one framing (`Transfer-Encoding` ending
-//! in one `chunked`, or one Content-Length value, possibly repeated), and the limits.
+//! in one `chunked`, empty list elements ignored and dropped from the head pingora reads, or one Content-Length value, possibly repeated), and the limits.
 //! Bodies are followed chunk by chunk: hex sizes without overflow, extensions
 //! `;name[=value]` with no bare CR or LF, CRLF after each chunk's data, well-formed trailers.
 
@@ -69,6 +70,13 @@ pub(crate) struct HeadInfo {
     /// of the Host value and of the target's authority in the head. The Host value is
     /// replaced by the authority (RFC 9112 §3.2.2: the target's authority wins).
     pub(crate) host_from_target: Option<HostRewrite>,
+    /// Edits that leave one `Transfer-Encoding: chunked` line in a chunked head whose
+    /// Transfer-Encoding lines carry empty list elements (`chunked,`, `, chunked`, an empty
+    /// line): each byte range of the head is replaced by its bytes (`chunked` for the value
+    /// that names it, nothing for a line with no coding). RFC 9110 §5.6.1 has a recipient
+    /// ignore empty elements; pingora reads only the last element of the last line, so it
+    /// gets the list without them. Empty (no allocation) for every other head.
+    pub(crate) te_edits: Vec<(std::ops::Range<usize>, &'static [u8])>,
 }
 
 /// Byte ranges in a head: the Host value, and the authority that replaces it.
@@ -393,8 +401,18 @@ impl Scanner {
             Ok(h) => h,
             Err(reason) => return self.refuse(400, reason, request_line),
         };
-        let info =
-            HeadInfo { framing, upgrade, minor_version_at: parsed.minor_at, host_from_target };
+        let te_edits = if framing == Framing::Chunked {
+            chunked_edits(input, block, first_nl + 1)
+        } else {
+            Vec::new()
+        };
+        let info = HeadInfo {
+            framing,
+            upgrade,
+            minor_version_at: parsed.minor_at,
+            host_from_target,
+            te_edits,
+        };
         // Reusing the buffers: no allocation per request once warm.
         let (method, target) = loose_parts(request_line);
         self.current.0.clear();
@@ -415,6 +433,23 @@ impl Scanner {
         Step::Head { len: end, info }
     }
 }
+
+/// Longest request target pingora can hold: the `http` crate's path-and-query takes at most
+/// `u16::MAX - 1` bytes.
+pub(crate) const MAX_URI_LEN: usize = u16::MAX as usize - 1;
+
+/// Target bytes that httparse and the `http` crate's path-and-query (path and query alike)
+/// take as they are: visible ASCII but `"`, `<`, `>` and `` ` ``. A target of these alone is
+/// one pingora accepts (the fragment after `#` is dropped, `?` starts the query).
+static PLAIN_TARGET: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = !matches!(b as u8, b'"' | b'<' | b'>' | b'`');
+        b += 1;
+    }
+    t
+};
 
 struct RequestLine<'a> {
     method: &'a [u8],
@@ -440,11 +475,28 @@ fn parse_request_line(line: &[u8], max_uri: usize) -> Result<RequestLine<'_>, (u
     if target.is_empty() {
         return bad("empty request target");
     }
+    // pingora stores the target in the `http` crate's path-and-query, which holds at most
+    // `MAX_URI_LEN` bytes: a longer one is a 414 whatever `max_uri_size` says.
+    let max_uri = max_uri.min(MAX_URI_LEN);
     if target.len() > max_uri {
         return Err((414, format!("request target longer than {max_uri} bytes")));
     }
-    if target.iter().any(|b| *b < 0x21 || *b == 0x7f) {
-        return bad("control character or whitespace in the request target");
+    // One table load per byte; only a target with a byte outside the plain set pays more.
+    if !target.iter().all(|b| PLAIN_TARGET[usize::from(*b)]) {
+        if target.iter().any(|b| *b < 0x21 || *b == 0x7f) {
+            return bad("control character or whitespace in the request target");
+        }
+        // httparse refuses a target that is not UTF-8 (and pingora's escape-and-retry does
+        // not match it); pingora's request header refuses what the `http` crate's
+        // path-and-query cannot hold (`<`, `>`, `` ` `` in the path; `"`, `<`, `>` in the
+        // query). Refused here, both are a logged 400 instead of pingora's bare one.
+        if std::str::from_utf8(target).is_err() {
+            return bad("the request target is not valid UTF-8");
+        }
+        if pingora::http::RequestHeader::build_no_case("GET", target, None).is_err() {
+            return bad("the request target has a character a URI cannot hold \
+                 (`<`, `>` or `` ` `` in the path, `\"`, `<` or `>` in the query)");
+        }
     }
     let minor_base = method.len() + 1 + target.len() + 1 + 7;
     match version {
@@ -595,6 +647,45 @@ where
         }
     }
     Ok(length.map_or(Framing::None, Framing::Length))
+}
+
+/// The [`HeadInfo::te_edits`] of a chunked head: none when its one Transfer-Encoding line
+/// says `chunked` alone. `block` is the field block, starting at offset `at` of the head.
+/// The head passed [`framing`], so its Transfer-Encoding lines together name exactly one
+/// non-empty coding, `chunked`.
+fn chunked_edits(
+    head: &[u8],
+    block: &[u8],
+    at: usize,
+) -> Vec<(std::ops::Range<usize>, &'static [u8])> {
+    let mut lines = Vec::new();
+    let mut start = at;
+    for raw in block.split_inclusive(|b| *b == b'\n') {
+        let line_start = start;
+        start += raw.len();
+        let line = raw.strip_suffix(b"\r\n").unwrap_or(raw);
+        if let Ok((name, value)) = check_field(line) {
+            if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                lines.push((line_start..start, value));
+            }
+        }
+    }
+    if let [(_, value)] = lines[..] {
+        if value.eq_ignore_ascii_case(b"chunked") {
+            return Vec::new();
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(line, value)| {
+            if value.split(|b| *b == b',').all(|c| trim_ows(c).is_empty()) {
+                (line, b"".as_slice())
+            } else {
+                let v = value.as_ptr() as usize - head.as_ptr() as usize;
+                (v..v + value.len(), b"chunked".as_slice())
+            }
+        })
+        .collect()
 }
 
 fn coding_name(c: &[u8]) -> &[u8] {
@@ -862,6 +953,21 @@ mod tests {
         target_empty_authority: b"GET http:/// HTTP/1.1\r\nHost: a\r\n\r\n" => 400;
         absolute_form_other_host: b"GET http://b/x HTTP/1.1\r\nHost: a\r\n\r\n" => 200;
         pipelined_second_bad: b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /a b HTTP/1.1\r\n\r\n" => 400;
+        target_lt_in_path: b"GET /a<b HTTP/1.1\r\n\r\n" => 400;
+        target_gt_in_path: b"GET /a>b HTTP/1.1\r\n\r\n" => 400;
+        target_backtick_in_path: b"GET /a`b HTTP/1.1\r\n\r\n" => 400;
+        target_quote_in_query: b"GET /x?\"a\" HTTP/1.1\r\n\r\n" => 400;
+        target_lt_in_query: b"GET /x?a<b HTTP/1.1\r\n\r\n" => 400;
+        target_gt_in_absolute_path: b"GET http://a/x>y HTTP/1.1\r\n\r\n" => 400;
+        target_not_utf8: b"GET /\xff HTTP/1.1\r\n\r\n" => 400;
+        target_not_utf8_query: b"GET /x?\xff HTTP/1.1\r\n\r\n" => 400;
+        target_not_utf8_fragment: b"GET /x#\xff HTTP/1.1\r\n\r\n" => 400;
+        target_utf8_passes: b"GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n" => 200;
+        target_quote_in_path_passes: b"GET /a\"b HTTP/1.1\r\n\r\n" => 200;
+        target_braces_pipe_caret_pass: b"GET /{a}|^[]\\?{b}|^`[] HTTP/1.1\r\n\r\n" => 200;
+        target_lt_in_fragment_passes: b"GET /x#<> HTTP/1.1\r\n\r\n" => 200;
+        te_trailing_comma: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n" => 200;
+        te_empty_last_line: b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: \r\n\r\n0\r\n\r\n" => 200;
     }
 
     #[test]
@@ -926,6 +1032,68 @@ mod tests {
         let same = b"GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n";
         let Step::Head { info, .. } = Scanner::new(LIMITS).step(same, false) else { panic!() };
         assert_eq!(info.host_from_target, None);
+    }
+
+    /// Every target of plain bytes alone is one pingora's request header takes: the table
+    /// is no wider than pingora (and the `http` crate) allow.
+    #[test]
+    fn plain_targets_are_targets_pingora_takes() {
+        let plain: Vec<u8> = (0..=255u8).filter(|b| PLAIN_TARGET[usize::from(*b)]).collect();
+        for first in [b"/".as_slice(), b"/x?", b"http://a/", b"http://a?"] {
+            let target = [first, &plain].concat();
+            assert!(pingora::http::RequestHeader::build_no_case("GET", &target, None).is_ok());
+            for b in &plain {
+                let target = [first, &[*b]].concat();
+                let ok = pingora::http::RequestHeader::build_no_case("GET", &target, None).is_ok();
+                assert!(ok, "{:?}", String::from_utf8_lossy(&target));
+            }
+        }
+    }
+
+    /// The head pingora parses after the front door's edits.
+    fn edited(input: &[u8]) -> Vec<u8> {
+        let Step::Head { len, info } = Scanner::new(LIMITS).step(input, false) else {
+            panic!("not a head: {:?}", String::from_utf8_lossy(input));
+        };
+        let mut head = input[..len].to_vec();
+        for (range, bytes) in info.te_edits.iter().rev() {
+            head.splice(range.clone(), bytes.iter().copied());
+        }
+        head
+    }
+
+    #[test]
+    fn transfer_encoding_lists_become_one_chunked_line() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"Transfer-Encoding: chunked\r\n", b"Transfer-Encoding: chunked\r\n"),
+            (b"Transfer-Encoding: chunked,\r\n", b"Transfer-Encoding: chunked\r\n"),
+            (b"Transfer-Encoding: chunked, ,\r\n", b"Transfer-Encoding: chunked\r\n"),
+            (b"transfer-encoding: , Chunked\r\n", b"transfer-encoding: chunked\r\n"),
+            (
+                b"Transfer-Encoding: chunked\r\nX: 1\r\nTransfer-Encoding: \r\n",
+                b"Transfer-Encoding: chunked\r\nX: 1\r\n",
+            ),
+            (
+                b"Transfer-Encoding: ,\r\nTransfer-Encoding: chunked ,\r\n",
+                b"Transfer-Encoding: chunked\r\n",
+            ),
+        ];
+        for (te, want) in cases {
+            let input = [b"POST / HTTP/1.1\r\nHost: a\r\n", *te, b"\r\n"].concat();
+            let want = [b"POST / HTTP/1.1\r\nHost: a\r\n", *want, b"\r\n"].concat();
+            assert_eq!(
+                String::from_utf8_lossy(&edited(&input)),
+                String::from_utf8_lossy(&want),
+                "{:?}",
+                String::from_utf8_lossy(te)
+            );
+        }
+        let Step::Head { info, .. } = Scanner::new(LIMITS)
+            .step(b"POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", false)
+        else {
+            panic!()
+        };
+        assert!(info.te_edits.is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! stats) like any request. A malformed body ends in a read error at the fault, so no
 //! upstream ever receives the rest as a complete message.
 
+use std::ops::Range;
 use std::{
     io,
     pin::Pin,
@@ -150,10 +151,23 @@ impl Core {
                     if let Some(at) = info.minor_version_at {
                         self.ready[start + at] = b'1';
                     }
-                    if let Some((host, authority)) = info.host_from_target {
+                    // Edits from the last one back, so each range still holds (the Host
+                    // value and the Transfer-Encoding lines never overlap; the authority
+                    // copied into Host is in the request line, before them all).
+                    let host_at = info.host_from_target.as_ref().map(|(h, _)| h.start);
+                    let edit = |ready: &mut Vec<u8>, (range, bytes): &(Range<usize>, &[u8])| {
+                        ready.splice(start + range.start..start + range.end, bytes.iter().copied());
+                    };
+                    for e in info.te_edits.iter().rev().filter(|(r, _)| host_at < Some(r.start)) {
+                        edit(&mut self.ready, e);
+                    }
+                    if let Some((host, authority)) = &info.host_from_target {
                         let authority =
                             self.ready[start + authority.start..start + authority.end].to_vec();
                         self.ready.splice(start + host.start..start + host.end, authority);
+                    }
+                    for e in info.te_edits.iter().rev().filter(|(r, _)| host_at > Some(r.start)) {
+                        edit(&mut self.ready, e);
                     }
                     return Poll::Ready(Ok(()));
                 }
