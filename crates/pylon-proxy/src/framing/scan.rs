@@ -7,7 +7,8 @@
 //! and URI type take (UTF-8; no `<>`` ` `` in the path, no `"<>` in the query), `HTTP/1.0` or
 //! `HTTP/1.1`, CRLF line ends only, token field names with no whitespace before the colon,
 //! no obs-fold, no control characters in values, one framing (`Transfer-Encoding` ending
-//! in one `chunked`, empty list elements ignored and dropped from the head pingora reads, or one Content-Length value, possibly repeated), and the limits.
+//! in one `chunked`, empty list elements ignored and dropped from the head pingora reads,
+//! or one Content-Length value, possibly repeated), and the limits.
 //! Bodies are followed chunk by chunk: hex sizes without overflow, extensions
 //! `;name[=value]` with no bare CR or LF, CRLF after each chunk's data, well-formed trailers.
 
@@ -1048,6 +1049,15 @@ mod tests {
                 assert!(ok, "{:?}", String::from_utf8_lossy(&target));
             }
         }
+    }
+
+    #[test]
+    fn targets_longer_than_pingora_holds_are_414() {
+        let big = Limits { max_header_size: 1 << 20, max_header_count: 10, max_uri_size: 1 << 20 };
+        let line = |n: usize| format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(n - 1));
+        let step = |n: usize| Scanner::new(big).step(line(n).as_bytes(), false);
+        assert!(matches!(step(MAX_URI_LEN), Step::Head { .. }));
+        assert!(matches!(step(MAX_URI_LEN + 1), Step::Refuse(Refusal { status: 414, .. })));
     }
 
     /// The head pingora parses after the front door's edits.
