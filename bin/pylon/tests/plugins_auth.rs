@@ -329,6 +329,41 @@ hide_credentials = true
     .await;
 }
 
+/// docs/configuration.md: `header` defaults to `Authorization`, and `cookie`/`query` are
+/// further sources: setting them does not stop the `Bearer` header from being read. An
+/// `Authorization` of another scheme is no token, so the cookie is still tried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_with_cookie_and_query_still_reads_the_bearer_header() {
+    bounded(async {
+        let dir = Dir::new();
+        let up = Upstream::start("up").await;
+        let ws = WsEcho::start().await;
+        let plugins = "[plugins.jwt]\nkind = \"jwt\"\nalgorithm = \"HS256\"\nsecret = \"jwt-s\"\n\
+                       cookie = \"session\"\nquery = \"access_token\"\n";
+        let p = Pylon::start(&dir, |port| config(&dir, &up, &ws, port, plugins, "\"jwt\"")).await;
+        let good = hs256("jwt-s", serde_json::json!({"sub": "u1", "exp": now() + 300}));
+        let forged = hs256("other", serde_json::json!({"sub": "u1", "exp": now() + 300}));
+        for c in [client(), h2c()] {
+            assert_eq!(get(&c, &p.url("/x"), None).await.status, 401, "no token");
+            let got = send(c.get(p.url("/x")).bearer_auth(&good)).await;
+            assert_eq!(got.status, 200, "Authorization: Bearer: {}", got.body);
+            assert_eq!(send(c.get(p.url("/x")).bearer_auth(&forged)).await.status, 401);
+            let got = send(c.get(p.url("/x")).header("cookie", format!("session={good}"))).await;
+            assert_eq!(got.status, 200, "cookie");
+            let got = send(c.get(p.url(&format!("/x?access_token={good}")))).await;
+            assert_eq!(got.status, 200, "query");
+            let got = send(
+                c.get(p.url("/x"))
+                    .basic_auth("u", Some("p"))
+                    .header("cookie", format!("session={good}")),
+            )
+            .await;
+            assert_eq!(got.status, 200, "Basic credentials are no bearer token: the cookie counts");
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwt_verifies_es256_with_a_pem_public_key() {
     bounded(async {

@@ -18,7 +18,7 @@
 //! One algorithm per plugin (a token signed with another is refused, which rules out
 //! algorithm confusion). `exp` is required and checked, `nbf` checked when present, both
 //! with `leeway`; without `audience` the `aud` claim is not checked. Sources are tried in the
-//! order header, cookie, query; with none configured the `Authorization` header is used. A
+//! order header, cookie, query; the header is `Authorization` unless `header` names another. A
 //! missing or invalid token gets 401 with the error page and `WWW-Authenticate: Bearer`
 //! (RFC 6750, with `error="invalid_token"` and the reason); failures are logged with the
 //! reason and client address, never the token.
@@ -176,7 +176,8 @@ impl Jwt {
                 o.problem("header", format!("invalid header name \"{h}\""));
                 None
             }
-            None if o.has("cookie") || o.has("query") => None,
+            // The header is a source whatever else is set (docs: cookie and query are
+            // additional sources, tried after it).
             None => Some(header::AUTHORIZATION),
         };
         let name_ok = |n: &str| !n.is_empty() && !n.contains([';', '=', '&', ' ', ',']);
@@ -212,11 +213,15 @@ impl Jwt {
         if let Some(h) = &self.header {
             if let Some(v) = req.header(h).map(str::trim) {
                 let token = match v.split_once(' ') {
-                    Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
-                    _ if *h == header::AUTHORIZATION => return None,
-                    _ => v,
+                    Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => Some(t.trim()),
+                    // Another scheme (`Basic …`) carries no bearer token: the cookie and
+                    // query may still.
+                    _ if *h == header::AUTHORIZATION => None,
+                    _ => Some(v),
                 };
-                return Some((token, Source::Header));
+                if let Some(token) = token {
+                    return Some((token, Source::Header));
+                }
             }
         }
         if let Some(t) = self.cookie.as_deref().and_then(|c| req.cookie(c)) {
