@@ -45,9 +45,12 @@ pub(crate) fn mode_of(path: &Path) -> u32 {
 }
 
 /// Replace `path` with `text` atomically (temp file, fsync, rename, fsync of the directory).
-/// The file keeps its permissions (`0600` for a new file).
+/// The file keeps its permissions (`0600` for a new file). When `path` is a symbolic link,
+/// the file it leads to is replaced and the link stays (a config kept elsewhere and linked
+/// into place keeps being the one that is edited).
 pub fn atomic_write(path: &Path, text: &str) -> std::io::Result<()> {
-    atomic_write_mode(path, text, mode_of(path))
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    atomic_write_mode(&target, text, mode_of(&target))
 }
 
 /// [`atomic_write`] giving the file permissions `mode`. The temporary file is `0600` from
@@ -276,5 +279,22 @@ mod tests {
         assert_eq!(h.text("aa01").unwrap(), None, "pruned");
         assert_eq!(h.text("../x").unwrap(), None);
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_symlinked_config_stays_a_link_to_the_replaced_file() {
+        let dir = std::env::temp_dir().join(format!("pylon-store-link-{}", std::process::id()));
+        let real = dir.join("real");
+        fs::create_dir_all(&real).expect("dirs");
+        let file = real.join("pylon.toml");
+        fs::write(&file, "old").expect("write");
+        let link = dir.join("pylon.toml");
+        let _ = fs::remove_file(&link);
+        std::os::unix::fs::symlink(&file, &link).expect("symlink");
+        atomic_write(&link, "new").expect("atomic write");
+        assert!(fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
+        assert_eq!(fs::read_to_string(&file).expect("read"), "new");
+        assert_eq!(fs::read_to_string(&link).expect("read"), "new");
+        let _ = fs::remove_dir_all(&dir);
     }
 }
