@@ -122,7 +122,9 @@ locations = ["main"]
             get(&c, &p.url("/x"), None).await.status,
             get(&c, &b, None).await.status,
         ];
-        assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+        // (Seen once with all six admitted, on a box also running a release build; the log
+        // says which requests the plugin saw, should it happen again.)
+        assert_eq!(statuses, [200, 200, 200, 200, 429, 429], "pylon's log:\n{}", p.stderr_text());
         // One request in flight per client address: the second waits for none, it is refused.
         let first = tokio::spawn({
             let url = p.url("/slow/1");
