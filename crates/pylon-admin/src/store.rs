@@ -100,7 +100,7 @@ impl History {
 
     /// Keep `text` (version `version`) of the config file `config`, replaced now by `user`
     /// with `replaced_with`; prune the oldest beyond the limit. The copies get the
-    /// permissions of `config` (see [`mode_of`]).
+    /// permissions of `config` (`0600` when they cannot be read).
     pub fn keep(
         &self,
         config: &Path,

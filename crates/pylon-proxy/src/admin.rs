@@ -35,7 +35,7 @@ pub trait AdminService: Send + Sync + std::fmt::Debug + 'static {
 
     /// The name of the admin's session cookie. Browsers send a host's cookies to every port
     /// of it (RFC 6265 §8.5), so the proxy removes this cookie from every request it
-    /// forwards upstream ([`strip_cookie`]).
+    /// forwards upstream.
     fn session_cookie(&self) -> &str;
 }
 
